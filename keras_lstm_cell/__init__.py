@@ -1,0 +1,15 @@
+"""keras-lstm-cell: a readable, verified LSTM cell for Keras 3."""
+
+from keras_lstm_cell._version import __version__
+from keras_lstm_cell.equations import GateValues
+from keras_lstm_cell.equations import lstm_equations
+from keras_lstm_cell.gates import GATE_ORDER
+from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+
+__all__ = [
+    "GATE_ORDER",
+    "GateValues",
+    "SimpleLSTMCell",
+    "__version__",
+    "lstm_equations",
+]

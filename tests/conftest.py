@@ -1,0 +1,21 @@
+import os
+
+# Quiet TensorFlow's C++ start-up logging; must be set before TensorFlow loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from the same seed and the default dtype policy."""
+    keras.utils.set_random_seed(0)
+    policy = keras.config.dtype_policy()
+    yield
+    keras.config.set_dtype_policy(policy)
+    keras.backend.clear_session()
+
+
+def backend_is(name: str) -> bool:
+    return keras.backend.backend() == name
