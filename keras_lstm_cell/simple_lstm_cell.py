@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
 import keras
+import numpy as np
 from keras import activations
 from keras import backend
 from keras import constraints
