@@ -21,6 +21,8 @@ import time
 
 from keras_lstm_cell import export
 from keras_lstm_cell import forecasting
+from keras_lstm_cell.distribute import STRATEGIES
+from keras_lstm_cell.distribute import get_strategy
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast_config import DEVICES
 from keras_lstm_cell.forecast_config import ForecastConfig
@@ -113,6 +115,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
     fit.add_argument("--device", choices=DEVICES, help=f"(default: {defaults.device})")
+    fit.add_argument(
+        "--distribute",
+        choices=STRATEGIES,
+        help="mirrored: every GPU of this machine; multiworker: every GPU of the "
+        "machines in TF_CONFIG (default: none)",
+    )
     out_gates = "log gate statistics, histograms and a forget-gate heat map to TensorBoard"
     fit.add_argument("--gate-monitor", action="store_true", default=None, help=out_gates)
     out = train.add_argument_group("output")
@@ -167,6 +175,7 @@ _SETTINGS = (
     "device",
     "layer",
     "gate_monitor",
+    "distribute",
 )
 
 
@@ -229,6 +238,8 @@ def _train(args) -> int:
         logdir = args.logdir or os.path.join(RUNS_DIR, name)
         export_dir = None if args.no_export else (args.export or os.path.join(MODELS_DIR, name))
 
+    # First of all TensorFlow work: a multi-worker strategy configures the runtime.
+    strategy = get_strategy(config.distribute)
     data = forecasting.prepare_data(config)
     series = data.series
     print(
@@ -265,6 +276,7 @@ def _train(args) -> int:
             series=series,
             resume=args.resume,
             verbose=args.verbose,
+            strategy=strategy,
         )
     except KeyboardInterrupt:
         history = forecasting.read_history(logdir)

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from keras_lstm_cell.distribute import STRATEGIES
 from keras_lstm_cell.recurrent_layers import RECURRENT_LAYERS
 from keras_lstm_cell.timeseries import DUPLICATE_POLICIES
 from keras_lstm_cell.timeseries import GAP_POLICIES
@@ -63,6 +64,8 @@ class ForecastConfig:
         season: Period of the seasonal-naive baseline, in rows.
         seed: Seed of weights, shuffling and dropout.
         device: `"cpu"`, `"gpu"` or `"auto"` (GPU when present).
+        distribute: `"none"`, `"mirrored"` (every local GPU) or
+            `"multiworker"` (the machines of `TF_CONFIG`), see `get_strategy`.
         gate_monitor: Log the LSTM gates of a validation probe batch to
             TensorBoard each epoch (`GateMonitor`, under `logdir/gates`).
     """
@@ -94,6 +97,7 @@ class ForecastConfig:
     seed: int = 42
     device: str = "cpu"
     gate_monitor: bool = False
+    distribute: str = "none"  # or "mirrored" (local GPUs), "multiworker" (TF_CONFIG)
 
     def __post_init__(self):
         object.__setattr__(self, "features", tuple(self.features))
@@ -151,6 +155,7 @@ class ForecastConfig:
             "transform": TRANSFORMS,
             "layer": tuple(RECURRENT_LAYERS),
             "device": DEVICES,
+            "distribute": STRATEGIES,
             "duplicates": DUPLICATE_POLICIES,
             "missing": MISSING_POLICIES,
             "gaps": GAP_POLICIES,

@@ -6,11 +6,13 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 from keras import ops
 
 from keras_lstm_cell import baselines
 from keras_lstm_cell import forecast_metrics
 from keras_lstm_cell.timeseries import TimeSeries
+from keras_lstm_cell.window_dataset import window_dataset
 from keras_lstm_cell.window_scaler import WindowScaler
 from keras_lstm_cell.windows import make_windows
 from keras_lstm_cell.windows import split_slices
@@ -131,6 +133,30 @@ class ForecastData:
         """Raw `(x, y)` of one part, float32 for `x` as the model takes it."""
         s = self.slices[part]
         return self.x[s].astype("float32"), self.y[s]
+
+    def dataset(
+        self, part: str, *, batch_size: int, shuffle: bool = False, seed: int | None = None
+    ) -> tf.data.Dataset:
+        """`scaled(part)` as a `tf.data` pipeline of batches, cut from the series on demand."""
+        part_slice = self.slices[part]
+        raw = window_dataset(
+            self.series.values,
+            self.series.target_values,
+            self.window,
+            self.horizon,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            start=part_slice.start,
+            stop=part_slice.stop,
+            dtype="float64",
+        )
+        return raw.map(
+            lambda x, y: (
+                tf.cast(self.scaler.scale_inputs(x), "float32"),
+                tf.cast(self.scaler.scale_targets(y, x), "float32"),
+            )
+        )
 
     def scaled(self, part: str) -> tuple[np.ndarray, np.ndarray]:
         """`(x, y)` of one part in model units, float32."""

@@ -22,6 +22,9 @@ import pandas as pd
 import tensorflow as tf
 
 from keras_lstm_cell.devices import resolve_device
+from keras_lstm_cell.distribute import cleanup_worker_path
+from keras_lstm_cell.distribute import get_strategy
+from keras_lstm_cell.distribute import worker_path
 from keras_lstm_cell.export import export_forecaster
 from keras_lstm_cell.files import check_writable_directory
 from keras_lstm_cell.files import write_bytes_atomic
@@ -50,7 +53,7 @@ MODEL_NAME = "lstm"
 GATES_DIR = "gates"  # GateMonitor's TensorBoard run, beside the training logs
 GATE_PROBE_SIZE = 32  # validation windows traced by GateMonitor each epoch
 # Settings that may change when a run is resumed; all others must match.
-RESUMABLE_CHANGES = ("epochs", "device")
+RESUMABLE_CHANGES = ("epochs", "device", "distribute")
 
 
 def build_model(
@@ -330,6 +333,7 @@ def train(
     resume: bool = False,
     callbacks=(),
     verbose="auto",
+    strategy: tf.distribute.Strategy | None = None,
 ) -> ForecastRun:
     """Trains, evaluates and (optionally) exports a forecaster.
 
@@ -348,8 +352,18 @@ def train(
             finished epoch (`keras.callbacks.BackupAndRestore`).
         callbacks: Extra Keras callbacks, called after ours.
         verbose: `Model.fit` verbosity (1: progress bar).
+        strategy: The `tf.distribute` strategy of `config.distribute`, if
+            already made (it must come before other TensorFlow work).
     """
     started = time.perf_counter()
+    distributed = config.distribute != "none"
+    if strategy is None:
+        strategy = get_strategy(config.distribute)
+    if distributed:
+        # Every worker writes its logs and model; only the chief's are kept.
+        chief_paths = (logdir, export_dir)
+        logdir = worker_path(logdir, strategy)
+        export_dir = None if export_dir is None else worker_path(export_dir, strategy)
     logdir = check_writable_directory(logdir, "logdir")
     if export_dir is not None:
         export_dir = check_writable_directory(export_dir, "export")
@@ -372,7 +386,7 @@ def train(
         "versions": _versions(),
         "paths": {"logdir": _shown(logdir), "export": _shown(export_dir)},
     }
-    with tf.device(device):
+    with strategy.scope() if distributed else tf.device(device):
         network = build_model(
             config.window,
             len(data.series.columns),
@@ -408,16 +422,29 @@ def train(
             *callbacks,
         ]
         try:
-            network.fit(
-                x_train,
-                y_train,
-                validation_data=(x_val, y_val),
-                epochs=config.epochs,
-                batch_size=config.batch_size,
-                shuffle=True,
-                callbacks=all_callbacks,
-                verbose=verbose,
-            )
+            if distributed:
+                # Windows cut on demand; the global batch is split among replicas.
+                network.fit(
+                    data.dataset(
+                        "train", batch_size=config.batch_size, shuffle=True, seed=config.seed
+                    ),
+                    validation_data=data.dataset("val", batch_size=config.batch_size),
+                    epochs=config.epochs,
+                    shuffle=False,
+                    callbacks=all_callbacks,
+                    verbose=verbose,
+                )
+            else:
+                network.fit(
+                    x_train,
+                    y_train,
+                    validation_data=(x_val, y_val),
+                    epochs=config.epochs,
+                    batch_size=config.batch_size,
+                    shuffle=True,
+                    callbacks=all_callbacks,
+                    verbose=verbose,
+                )
             # The checkpoint covers epochs before a resume too; without one,
             # EarlyStopping has already restored the best weights.
             if os.path.isfile(best_path):
@@ -454,6 +481,10 @@ def train(
             export_forecaster(forecaster, export_dir, export_metadata(record, data, forecaster))
         record["training"]["seconds"] = round(time.perf_counter() - started, 1)
         write_json_atomic(os.path.join(logdir, RUN_RECORD), record)
+    if distributed:
+        for path in chief_paths:
+            if path is not None:
+                cleanup_worker_path(path, strategy)
     return ForecastRun(
         config=config,
         data=data,
