@@ -104,8 +104,9 @@ class GateMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._layers = self._monitored_layers()
-        # Imported here so that importing the package does not load TensorFlow
-        # on the JAX backend.
+        # The package has already loaded TensorFlow, quietly (`_tf_startup`);
+        # importing it here rather than at the top keeps the package importable
+        # on the JAX backend without TensorFlow, until a monitor is used.
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(self.logdir)
@@ -146,8 +147,8 @@ class GateMonitor(keras.callbacks.Callback):
         outer_layers = [outer for _, outer in self._layers.values()]
         inputs = layer_inputs(self.model, outer_layers, self.probe_inputs)
         with self._writer.as_default(step=step):
-            for name, x in zip(names, inputs, strict=True):
-                gates = trace(self._layers[name][0], x).as_dict()
+            for name, (x, mask) in zip(names, inputs, strict=True):
+                gates = trace(self._layers[name][0], x, mask=mask).as_dict()
                 for g in GATES:
                     values = gates[g]
                     tf.summary.scalar(f"{name}/{g}/mean", float(np.mean(values)))

@@ -88,9 +88,13 @@ def find_lstm_layers(
     return found
 
 
-def layer_inputs(model: keras.Model, outer_layers: list, inputs) -> list[np.ndarray]:
+def layer_inputs(
+    model: keras.Model, outer_layers: list, inputs
+) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """What each of `outer_layers` (layers of `model`) receives when `model`
-    is called on `inputs`, with `training=False`."""
+    is called on `inputs`, with `training=False`: `(sequences, mask)`, where
+    `mask` is the boolean `(batch, time)` mask the layer is called with (from
+    a `Masking` or `Embedding(mask_zero=True)` layer before it), or None."""
     try:
         model_inputs = model.input
     except (AttributeError, ValueError):
@@ -103,10 +107,19 @@ def layer_inputs(model: keras.Model, outer_layers: list, inputs) -> list[np.ndar
             "are known: start it with `keras.Input` or call it on data first. "
             f"Received: an unbuilt model {model.name!r}"
         )
-    sources = [layer.input for layer in outer_layers]
+    sources = []  # per layer: the sequence tensor, then its mask tensor if any
+    has_mask = []
+    for layer in outer_layers:
+        # A layer called with a mask (or initial states) lists them after the
+        # sequence; the mask is the boolean one.
+        sequence, *others = keras.tree.flatten(layer.input)
+        masks = [t for t in others if keras.backend.standardize_dtype(t.dtype) == "bool"]
+        sources += [sequence, *masks[:1]]
+        has_mask.append(bool(masks))
     sub_model = keras.Model(model_inputs, sources)
-    outputs = sub_model(inputs, training=False)
-    return [ops.convert_to_numpy(x) for x in keras.tree.flatten(outputs)]
+    outputs = keras.tree.flatten(sub_model(inputs, training=False))  # one output comes bare
+    outputs = iter(ops.convert_to_numpy(x) for x in outputs)
+    return [(next(outputs), next(outputs) if masked else None) for masked in has_mask]
 
 
 class _GateCell(keras.layers.Layer):
@@ -152,7 +165,8 @@ def _describe(value) -> str:
 
 
 def _resolve(layer_or_cell, layer_name):
-    """-> (cell, go_backwards, default initial state, model, outer layer)."""
+    """-> (cell, go_backwards, zero_output_for_mask, default initial state,
+    model, outer layer)."""
     if isinstance(layer_or_cell, keras.Model):
         model = layer_or_cell
         found = find_lstm_layers(model)
@@ -176,8 +190,8 @@ def _resolve(layer_or_cell, layer_name):
                 f"Received: layer_name={layer_name!r}"
             )
         layer, outer = found[layer_name]
-        cell, go_backwards, state = _resolve(layer, None)[:3]
-        return cell, go_backwards, state, model, outer
+        cell, go_backwards, zero_masked, state = _resolve(layer, None)[:4]
+        return cell, go_backwards, zero_masked, state, model, outer
     if layer_name is not None:
         raise ValueError(
             "`layer_name` picks a layer of a model; expected a keras.Model with "
@@ -185,7 +199,7 @@ def _resolve(layer_or_cell, layer_name):
             f"{_describe(layer_or_cell)}"
         )
     if isinstance(layer_or_cell, SimpleLSTMCell):
-        return layer_or_cell, False, None, None, None
+        return layer_or_cell, False, False, None, None, None
     if isinstance(layer_or_cell, keras.layers.Bidirectional):
         raise ValueError(
             "Expected one direction of a Bidirectional layer: pass "
@@ -205,7 +219,8 @@ def _resolve(layer_or_cell, layer_name):
         if layer.stateful and getattr(layer, "states", None) is not None:
             # What the layer's next call would start from.
             state = [ops.convert_to_numpy(s) for s in layer.states]
-        return layer.cell, layer.go_backwards, state, None, None
+        zero_masked = bool(getattr(layer, "zero_output_for_mask", False))
+        return layer.cell, layer.go_backwards, zero_masked, state, None, None
     raise ValueError(
         "Expected `layer_or_cell` to be a SimpleLSTMCell, a keras.layers.RNN or "
         "SimpleLSTM holding one, or a keras.Model (with `layer_name`). "
@@ -261,14 +276,18 @@ def trace(
     Runs the sequences through `keras.layers.RNN` with the cell's own step,
     `cell.gates()`, with no dropout (`training=False`), and keeps f, i, o, c̃,
     c and h of each step. `h` equals the output of the layer that holds the
-    cell (`return_sequences=True`) for the same inputs.
+    cell (`return_sequences=True`) for the same inputs and mask; with a mask
+    and a layer's `zero_output_for_mask=True`, `h` is zero at the masked
+    steps, as the layer's output is, while f, i, o, c̃ and c are reported as
+    computed there (the held step's values).
 
     Args:
         layer_or_cell: A `SimpleLSTMCell` (built on first use if needed); a
             `keras.layers.RNN` or `SimpleLSTM` whose cell is one, including
             `Bidirectional.forward_layer` / `.backward_layer`; or a built
             `keras.Model`, whose layer `layer_name` is traced on what it
-            receives when the model is called on `inputs`.
+            receives when the model is called on `inputs`: its sequences and
+            its mask, if any.
         inputs: `(batch, time, features)`, or `(time, features)` for one
             sequence; the model's inputs when `layer_or_cell` is a model.
         layer_name: With a model: the name of the layer to trace, as listed
@@ -278,9 +297,10 @@ def trace(
             or a stateful layer's current states (which are not changed).
         mask: Optional boolean `(batch, time)`, as `keras.layers.RNN` takes
             it: at a masked step the states are held and the step repeats
-            the previous step's values. A model's own masks (from a `Masking`
-            or `Embedding(mask_zero=True)` layer) are not applied; pass them
-            here.
+            the previous step's values. With a model, the default is the
+            mask its layer receives (from a `Masking` or
+            `Embedding(mask_zero=True)` layer before it); a mask given here
+            replaces it.
 
     Returns:
         A `GateTrace`: arrays `f, i, o, c_tilde, c, h`, each `(batch, time,
@@ -294,14 +314,21 @@ def trace(
     >>> gates.f.shape
     (1, 3, 1)
     """
-    cell, go_backwards, state, model, outer = _resolve(layer_or_cell, layer_name)
+    cell, go_backwards, zero_masked, state, model, outer = _resolve(layer_or_cell, layer_name)
     if model is not None:
-        (inputs,) = layer_inputs(model, [outer], inputs)
+        ((inputs, layer_mask),) = layer_inputs(model, [outer], inputs)
+        mask = layer_mask if mask is None else mask
     x = _as_sequences(inputs, cell.compute_dtype)  # (B, T, D)
     batch = x.shape[0]
     if initial_state is not None:
         state = _check_state(initial_state, batch, cell.units, cell.compute_dtype)
     elif state is not None:
+        if state[0].shape[0] != batch:
+            raise ValueError(
+                f"Expected `inputs` with the batch size of the stateful layer, "
+                f"{state[0].shape[0]}, whose states the trace starts from. "
+                f"Received: inputs with batch size {batch}"
+            )
         state = _check_state(state, batch, cell.units, cell.compute_dtype)
     if mask is not None:
         mask = np.asarray(ops.convert_to_numpy(mask))
@@ -310,6 +337,7 @@ def trace(
                 f"Expected `mask` of shape (batch, time) = {x.shape[:2]}. "
                 f"Received: mask.shape={mask.shape}"
             )
+        mask = mask.astype(bool)
         x = np.concatenate([x, mask[..., None].astype(x.dtype)], axis=-1)
         if state is None:
             state = [np.zeros((batch, cell.units), cell.compute_dtype)] * 2
@@ -322,5 +350,10 @@ def trace(
     )
     values = rnn(x, initial_state=state, training=False)
     values = ops.convert_to_numpy(values)  # (B, T, 6H)
-    split = np.split(values, len(TRACED), axis=-1)
-    return GateTrace(**dict(zip(TRACED, split, strict=True)))
+    gates = dict(zip(TRACED, np.split(values, len(TRACED), axis=-1), strict=True))
+    if zero_masked and mask is not None:
+        # The layer outputs zeros at masked steps; the other values stay as
+        # the held step left them. Steps are in the layer's order.
+        kept = mask[:, ::-1] if go_backwards else mask  # (B, T)
+        gates["h"] = np.where(kept[..., None], gates["h"], np.zeros((), gates["h"].dtype))
+    return GateTrace(**gates)

@@ -65,20 +65,20 @@ def _get(module, name: str, value):
     try:
         return module.get(value)
     except (ValueError, TypeError) as e:
-        raise ValueError(
-            f"Could not interpret `{name}`. Received: {name}={value!r}"
-        ) from e
+        raise ValueError(f"Could not interpret `{name}`. Received: {name}={value!r}") from e
+
+
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Expected `{name}` to be True or False. Received: {name}={value!r}")
+    return bool(value)
 
 
 def _check_rate(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-        raise ValueError(
-            f"Expected `{name}` to be a float in [0, 1). Received: {name}={value!r}"
-        )
+        raise ValueError(f"Expected `{name}` to be a float in [0, 1). Received: {name}={value!r}")
     if not 0.0 <= float(value) < 1.0:
-        raise ValueError(
-            f"Expected `{name}` to be a float in [0, 1). Received: {name}={value}"
-        )
+        raise ValueError(f"Expected `{name}` to be a float in [0, 1). Received: {name}={value}")
     return float(value)
 
 
@@ -127,7 +127,8 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
           o_t = σ_g(W_o x_t + U_o h_{t-1} + P_o ⊙ c_t + b_o)
           h_t = o_t ⊙ σ_h(c_t)
 
-    - `"layer_norm"`, as TensorFlow Addons' `LayerNormLSTMCell`: layer
+    - `"layer_norm"`, computed as TensorFlow Addons' `LayerNormLSTMCell`
+      computes it at inference (dropout aside, see below): layer
       normalisation of the fused `(4 * units)` products W x_t and U h_{t-1}
       before they are summed, and of the cell state, whose normalised value
       is carried to the next step:
@@ -138,7 +139,11 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
       with LN(v) = γ ⊙ (v - mean(v)) / sqrt(var(v) + norm_epsilon) + β and
       weights `kernel_norm_gamma`, `kernel_norm_beta`, `recurrent_norm_gamma`,
       `recurrent_norm_beta` `(4 * units,)`, `state_norm_gamma`,
-      `state_norm_beta` `(units,)`, initialized to γ = 1, β = 0.
+      `state_norm_beta` `(units,)`, initialized to γ = 1, β = 0. In
+      training, dropout follows `keras.layers.LSTMCell`: with
+      `recurrent_dropout > 0`, one mask per gate on x_t and on h_{t-1},
+      where TensorFlow Addons used one mask on each for all gates, so
+      training-time outputs with recurrent dropout differ from its cell's.
     - `"coupled"`, the coupled input and forget gate: i_t = 1 - f_t. With no
       input gate of its own, `kernel`, `recurrent_kernel` and `bias` hold the
       f, c and o blocks only, in that order (`3 * units` columns).
@@ -223,33 +228,23 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         norm_epsilon: float = 1e-3,
         **kwargs,
     ):
-        if (
-            isinstance(units, bool)
-            or not isinstance(units, (int, np.integer))
-            or units <= 0
-        ):
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(
-                "Expected `units` to be a positive integer. "
-                f"Received: units={units!r}"
+                f"Expected `units` to be a positive integer. Received: units={units!r}"
             )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-        ):
-            raise ValueError(
-                f"Expected `seed` to be an integer or None. Received: seed={seed!r}"
-            )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"Expected `seed` to be an integer or None. Received: seed={seed!r}")
         if not isinstance(variant, str) or variant not in VARIANTS:
             raise ValueError(
-                f"Expected `variant` to be one of {VARIANTS}. "
-                f"Received: variant={variant!r}"
+                f"Expected `variant` to be one of {VARIANTS}. Received: variant={variant!r}"
             )
         if (
             isinstance(norm_epsilon, bool)
-            or not isinstance(norm_epsilon, (int, float, np.floating))
-            or not norm_epsilon > 0
+            or not isinstance(norm_epsilon, (int, float, np.integer, np.floating))
+            or not 0 < norm_epsilon < float("inf")
         ):
             raise ValueError(
-                "Expected `norm_epsilon` to be a positive float. "
+                "Expected `norm_epsilon` to be a finite positive float. "
                 f"Received: norm_epsilon={norm_epsilon!r}"
             )
         super().__init__(**kwargs)
@@ -258,35 +253,23 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         self.norm_epsilon = float(norm_epsilon)
         # Gates fused in `kernel` and `bias`, and in the recurrent weight.
         self._input_gates = COUPLED_GATE_ORDER if variant == "coupled" else GATE_ORDER
-        self._recurrent_gates = (
-            PEEPHOLE_GATE_ORDER if variant == "peephole" else self._input_gates
-        )
+        self._recurrent_gates = PEEPHOLE_GATE_ORDER if variant == "peephole" else self._input_gates
         self.activation = _get_activation("activation", activation)
-        self.recurrent_activation = _get_activation(
-            "recurrent_activation", recurrent_activation
-        )
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _get(
-            initializers, "kernel_initializer", kernel_initializer
-        )
+        self.recurrent_activation = _get_activation("recurrent_activation", recurrent_activation)
+        self.use_bias = _check_bool("use_bias", use_bias)
+        self.kernel_initializer = _get(initializers, "kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _get(
             initializers, "recurrent_initializer", recurrent_initializer
         )
         self.bias_initializer = _get(initializers, "bias_initializer", bias_initializer)
-        self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = _get(
-            regularizers, "kernel_regularizer", kernel_regularizer
-        )
+        self.unit_forget_bias = _check_bool("unit_forget_bias", unit_forget_bias)
+        self.kernel_regularizer = _get(regularizers, "kernel_regularizer", kernel_regularizer)
         self.recurrent_regularizer = _get(
             regularizers, "recurrent_regularizer", recurrent_regularizer
         )
         self.bias_regularizer = _get(regularizers, "bias_regularizer", bias_regularizer)
-        self.kernel_constraint = _get(
-            constraints, "kernel_constraint", kernel_constraint
-        )
-        self.recurrent_constraint = _get(
-            constraints, "recurrent_constraint", recurrent_constraint
-        )
+        self.kernel_constraint = _get(constraints, "kernel_constraint", kernel_constraint)
+        self.recurrent_constraint = _get(constraints, "recurrent_constraint", recurrent_constraint)
         self.bias_constraint = _get(constraints, "bias_constraint", bias_constraint)
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
@@ -321,9 +304,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        recurrent_name = (
-            "peephole_kernel" if self.variant == "peephole" else "recurrent_kernel"
-        )
+        recurrent_name = "peephole_kernel" if self.variant == "peephole" else "recurrent_kernel"
         recurrent = self.add_weight(
             shape=(self.units, len(self._recurrent_gates) * self.units),
             name=recurrent_name,
@@ -357,9 +338,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             for name in _NORM_WEIGHTS:
                 size = self.units if name.startswith("state") else fused
                 initializer = "ones" if name.endswith("gamma") else "zeros"
-                weight = self.add_weight(
-                    shape=(size,), name=name, initializer=initializer
-                )
+                weight = self.add_weight(shape=(size,), name=name, initializer=initializer)
                 setattr(self, name, weight)
 
     def _initialize_bias(self, shape, dtype=None):
@@ -402,6 +381,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         and c̃ has no recurrent term; `"layer_norm"` normalises `W x` and
         `U h` before adding them; `"coupled"` returns `(B, 3H)` for f, c, o.
         """
+        self._require_built("preactivations")
         if self.variant == "peephole":
             if c_prev is None:
                 raise ValueError(
@@ -437,9 +417,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             wx = ops.matmul(inputs * x_masks, self.kernel)
             ur = ops.matmul(recurrent_input, recurrent_kernel)
         if self.variant == "layer_norm":
-            wx = layer_norm(
-                wx, self.kernel_norm_gamma, self.kernel_norm_beta, self.norm_epsilon
-            )
+            wx = layer_norm(wx, self.kernel_norm_gamma, self.kernel_norm_beta, self.norm_epsilon)
             ur = layer_norm(
                 ur,
                 self.recurrent_norm_gamma,
@@ -458,14 +436,13 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
 
     def gates(self, inputs, states, training=False) -> GateValues:
         """All of f, i, o, c̃, c, h for one step; `call` returns h and (h, c)."""
+        self._require_built("gates")
         self._check_inputs(inputs)
         h_prev, c_prev = states[0], states[1]
         z = self.preactivations(inputs, h_prev, training=training, c_prev=c_prev)
         peephole = None
         if self.variant == "diagonal_peephole":
-            peephole = {
-                key[-1]: getattr(self, name) for key, name in _PEEPHOLE_WEIGHTS.items()
-            }
+            peephole = {key[-1]: getattr(self, name) for key, name in _PEEPHOLE_WEIGHTS.items()}
         normalize_c = None
         if self.variant == "layer_norm":
             normalize_c = functools.partial(
@@ -490,10 +467,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         return g.h, [g.h, g.c]
 
     def get_initial_state(self, batch_size=None):
-        return [
-            ops.zeros((batch_size, d), dtype=self.compute_dtype)
-            for d in self.state_size
-        ]
+        return [ops.zeros((batch_size, d), dtype=self.compute_dtype) for d in self.state_size]
 
     def gate_weights(self) -> dict[str, np.ndarray]:
         """All weights, Wikipedia-named: `W_f (units, input_dim)`,
@@ -556,10 +530,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         if self.use_bias:
             layout.append(("b", self.bias, self._input_gates))
         if self.variant == "diagonal_peephole":
-            layout += [
-                (key, getattr(self, name), None)
-                for key, name in _PEEPHOLE_WEIGHTS.items()
-            ]
+            layout += [(key, getattr(self, name), None) for key, name in _PEEPHOLE_WEIGHTS.items()]
         if self.variant == "layer_norm":
             layout += [(name, getattr(self, name), None) for name in _NORM_WEIGHTS]
         return layout
@@ -579,15 +550,11 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             "recurrent_activation": activations.serialize(self.recurrent_activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(
-                self.recurrent_initializer
-            ),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "unit_forget_bias": self.unit_forget_bias,
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": regularizers.serialize(
-                self.recurrent_regularizer
-            ),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "recurrent_constraint": constraints.serialize(self.recurrent_constraint),

@@ -102,6 +102,33 @@ def test_forget_gate_image_and_bidirectional_halves(tmp_path):
     assert (int(width), int(height)) == (image.shape[1], image.shape[0]) == (480, 240)
 
 
+@pytest.mark.parametrize("source", ["masking", "embedding"])
+def test_model_with_a_mask(source, tmp_path):
+    """The monitor traces what the LSTM receives: the sequences and the mask."""
+    rng = np.random.default_rng(1)
+    if source == "masking":
+        inputs = keras.Input((STEPS, FEATURES))
+        hidden = keras.layers.Masking()(inputs)
+        x = rng.normal(size=(16, STEPS, FEATURES)).astype("float32")
+        x[::2, STEPS // 2 :] = 0.0  # every other sequence padded
+    else:
+        inputs = keras.Input((STEPS,), dtype="int32")
+        hidden = keras.layers.Embedding(10, FEATURES, mask_zero=True)(inputs)
+        x = rng.integers(1, 10, size=(16, STEPS)).astype("int32")
+        x[::2, STEPS // 2 :] = 0
+    hidden = keras.layers.RNN(SimpleLSTMCell(4), name="lstm")(hidden)
+    model = keras.Model(inputs, keras.layers.Dense(1)(hidden))
+    model.compile(optimizer="adam", loss="mse")
+    y = rng.normal(size=(16, 1)).astype("float32")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[GateMonitor(x[:4], tmp_path)])
+    events = _events(tmp_path)
+    assert set(events) == _expected_tags("lstm")
+    gates = trace(model, x[:4])
+    assert float(events["lstm/f/mean"][0]) == pytest.approx(float(gates.f.mean()), abs=1e-7)
+    unmasked = trace(model, x[:4], mask=np.ones((4, STEPS), bool))
+    assert abs(float(unmasked.f.mean()) - float(gates.f.mean())) > 1e-6
+
+
 def _decode_png(data: bytes) -> np.ndarray:
     from matplotlib.image import imread
 

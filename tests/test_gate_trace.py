@@ -153,6 +153,77 @@ def test_mask_holds_the_state(go_backwards):
         np.testing.assert_array_equal(gates.f[1, 2:], np.broadcast_to(gates.f[1, 1], (3, 4)))
 
 
+def _masked_model(source, bidirectional=False):
+    """A model whose LSTM receives a mask, from `Masking` or `Embedding`, and
+    its inputs: two sequences, the second padded after 2 of 5 steps."""
+    rng = np.random.default_rng(6)
+    if source == "masking":
+        inputs = keras.Input((5, 3))
+        hidden = keras.layers.Masking()(inputs)
+        x = rng.normal(size=(2, 5, 3)).astype("float32")
+        x[1, 2:] = 0.0
+    else:
+        inputs = keras.Input((5,), dtype="int32")
+        hidden = keras.layers.Embedding(10, 3, mask_zero=True)(inputs)
+        x = np.array([[1, 2, 3, 4, 5], [6, 7, 0, 0, 0]], "int32")
+    rnn = keras.layers.RNN(SimpleLSTMCell(4), return_sequences=True, name="lstm")
+    if bidirectional:
+        rnn = keras.layers.Bidirectional(rnn, merge_mode=None, name="bi")
+    return keras.Model(inputs, rnn(hidden)), x
+
+
+@pytest.mark.parametrize("source", ["masking", "embedding"])
+def test_model_mask_is_the_layers_mask(source):
+    model, x = _masked_model(source)
+    gates = trace(model, x)
+    np.testing.assert_array_equal(gates.h, _np(model(x)))
+    held = np.broadcast_to(gates.c[1, 1], (3, 4))  # padded steps hold the state
+    np.testing.assert_array_equal(gates.c[1, 2:], held)
+    unmasked = trace(model, x, mask=np.ones((2, 5), bool))  # a given mask replaces it
+    assert np.max(np.abs(unmasked.c[1, 2:] - held)) > 1e-3
+
+
+@pytest.mark.parametrize("source", ["masking", "embedding"])
+def test_model_mask_reaches_bidirectional_halves(source):
+    """Bidirectional sets `zero_output_for_mask` on its halves: padded steps
+    output zeros."""
+    model, x = _masked_model(source, bidirectional=True)
+    forward_out, backward_out = (_np(out) for out in model(x))
+    np.testing.assert_array_equal(trace(model, x, layer_name="bi/forward").h, forward_out)
+    backward = trace(model, x, layer_name="bi/backward")
+    np.testing.assert_array_equal(backward.h[:, ::-1], backward_out)
+    np.testing.assert_array_equal(backward.h[1, :3], 0.0)  # padded steps, taken first
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_zero_output_for_mask_zeros_h_only(go_backwards):
+    x = np.random.default_rng(7).normal(size=(2, 5, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
+    rnn = keras.layers.RNN(
+        SimpleLSTMCell(4),
+        return_sequences=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=True,
+    )
+    gates = trace(rnn, x, mask=mask)
+    np.testing.assert_array_equal(gates.h, _np(rnn(x, mask=mask)))
+    masked_steps = slice(0, 3) if go_backwards else slice(2, 5)
+    np.testing.assert_array_equal(gates.h[1, masked_steps], 0.0)
+    if not go_backwards:  # the other values are those of the held step
+        np.testing.assert_array_equal(gates.c[1, 2:], np.broadcast_to(gates.c[1, 1], (3, 4)))
+        assert np.all(gates.o[1, 2:] > 0.0)
+
+
+def test_stateful_layer_with_another_batch_size_is_named():
+    stateful = keras.layers.RNN(SimpleLSTMCell(3), return_sequences=True, stateful=True)
+    stateful(np.zeros((2, 4, 2), "float32"))
+    with pytest.raises(
+        ValueError,
+        match=r"batch size of the stateful layer, 2,.*Received: inputs with batch size 3",
+    ):
+        trace(stateful, np.zeros((3, 4, 2), "float32"))
+
+
 def test_mixed_precision_equals_layer():
     keras.config.set_dtype_policy("mixed_float16")
     x = np.random.default_rng(4).normal(size=(2, 5, 3)).astype("float32")

@@ -119,11 +119,41 @@ def test_set_gate_weights_rejects_non_dict_and_unbuilt():
         ),
         ({"units": 2, "kernel_initializer": "nope"}, r"Received: kernel_initializer='nope'"),
         ({"units": 2, "seed": "x"}, r"`seed` to be an integer or None. Received: seed='x'"),
+        (
+            {"units": 2, "use_bias": "no"},
+            r"Expected `use_bias` to be True or False. Received: use_bias='no'",
+        ),
+        ({"units": 2, "use_bias": 1}, r"`use_bias` to be True or False. Received: use_bias=1"),
+        (
+            {"units": 2, "unit_forget_bias": "false"},
+            r"`unit_forget_bias` to be True or False. Received: unit_forget_bias='false'",
+        ),
+        (
+            {"units": 2, "norm_epsilon": float("inf")},
+            r"`norm_epsilon` to be a finite positive float. Received: norm_epsilon=inf",
+        ),
+        ({"units": 2, "norm_epsilon": float("nan")}, r"Received: norm_epsilon=nan"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SimpleLSTMCell(**kwargs)
+
+
+def test_numpy_bools_are_accepted():
+    cell = SimpleLSTMCell(2, use_bias=np.bool_(False), unit_forget_bias=np.bool_(True))
+    assert cell.use_bias is False and cell.unit_forget_bias is True
+
+
+@pytest.mark.parametrize("method", ["gates", "preactivations"])
+def test_gates_of_an_unbuilt_cell_raise(method):
+    cell = SimpleLSTMCell(2)
+    x, h = np.zeros((1, 3), "float32"), np.zeros((1, 2), "float32")
+    with pytest.raises(ValueError, match=rf"`{method}\(\)` needs the cell's weights.*unbuilt cell"):
+        if method == "gates":
+            cell.gates(x, [h, h])
+        else:
+            cell.preactivations(x, h)
 
 
 def test_wrong_input_rank_raises():

@@ -9,8 +9,8 @@ from conftest import backend_is
 from keras_lstm_cell import SimpleLSTMCell
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import layer_norm
-from keras_lstm_cell.reference import lstm_forward
 from keras_lstm_cell.gate_trace import trace
+from keras_lstm_cell.reference import lstm_forward
 
 NEW_VARIANTS = [v for v in VARIANTS if v != "standard"]
 BATCH, STEPS, FEATURES, UNITS = 2, 5, 3, 4
@@ -52,7 +52,7 @@ def test_unknown_variant_is_rejected(variant):
         SimpleLSTMCell(3, variant=variant)
 
 
-@pytest.mark.parametrize("norm_epsilon", [0, -1e-3, "small", True])
+@pytest.mark.parametrize("norm_epsilon", [0, -1e-3, "small", True, float("inf"), float("nan")])
 def test_bad_norm_epsilon_is_rejected(norm_epsilon):
     with pytest.raises(ValueError, match=r"`norm_epsilon`.*Received: norm_epsilon="):
         SimpleLSTMCell(3, variant="layer_norm", norm_epsilon=norm_epsilon)
@@ -245,6 +245,28 @@ def test_layer_norm_golden_values_of_tensorflow_addons():
     np.testing.assert_allclose(_np(c1), [[-1.0, 1.0]], rtol=1e-5)
 
 
+def test_layer_norm_preactivations_normalise_fused_products_separately():
+    """Random weights make W x and U h vary across the 4H columns, so the test
+    tells fused normalisation of each product from per-gate or joint ones."""
+    rng = np.random.default_rng(7)
+    cell = SimpleLSTMCell(UNITS, variant="layer_norm")
+    cell.build((None, FEATURES))
+    weights = cell.gate_weights()  # gains 1, shifts 0, as initialized
+    for key in weights:
+        if "_norm_" not in key:  # W, U, b
+            weights[key] = rng.normal(size=weights[key].shape)
+    cell.set_gate_weights(weights)
+    x = rng.normal(size=(BATCH, FEATURES)).astype("float32")
+    h = rng.normal(size=(BATCH, UNITS)).astype("float32")
+    kernel, recurrent, bias = (_np(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    expected = (
+        _np(keras.layers.LayerNormalization(epsilon=1e-3)(x @ kernel))
+        + _np(keras.layers.LayerNormalization(epsilon=1e-3)(h @ recurrent))
+        + bias
+    )
+    np.testing.assert_allclose(_np(cell.preactivations(x, h)), expected, atol=1e-6, rtol=0)
+
+
 def test_layer_norm_equals_keras_layer_normalization():
     rng = np.random.default_rng(4)
     x = rng.normal(size=(6, 12)).astype("float32") * 3.0 + 1.0
@@ -380,6 +402,28 @@ def test_dropout_applies_in_training_only(variant):
     plain = _np(rnn(x))
     np.testing.assert_array_equal(plain, _np(rnn(x, training=False)))
     assert np.max(np.abs(_np(rnn(x, training=True)) - plain)) > 1e-3
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dropout_mask_is_reused_at_every_step(variant):
+    """With input dropout only and constant inputs, a sequence whose one
+    feature is dropped at step 1 has it dropped at every step: its outputs
+    equal the all-dropped run or the all-kept run, never a mix."""
+    x = np.ones((64, STEPS, 1), "float32")
+    cell = SimpleLSTMCell(UNITS, variant=variant, dropout=0.5, seed=5)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    rnn.build((None, STEPS, 1))
+    cell.set_gate_weights(_random_gate_weights(cell))
+    out = _np(rnn(x, training=True))
+    plain = keras.layers.RNN(SimpleLSTMCell(UNITS, variant=variant), return_sequences=True)
+    plain.build((None, STEPS, 1))
+    plain.set_weights(rnn.get_weights())
+    dropped = _np(plain(np.zeros_like(x)))
+    kept = _np(plain(x * 2.0))  # inverted dropout scales kept inputs by 1/(1-p)
+    is_dropped = np.all(np.isclose(out, dropped, atol=1e-6), axis=(1, 2))
+    is_kept = np.all(np.isclose(out, kept, atol=1e-6), axis=(1, 2))
+    assert np.all(is_dropped | is_kept)
+    assert 10 < is_dropped.sum() < 54
 
 
 @pytest.mark.parametrize("variant", NEW_VARIANTS)
