@@ -10,6 +10,7 @@ from keras_lstm_cell.gate_trace import GateTrace
 from keras_lstm_cell.gate_trace import find_lstm_layers
 from keras_lstm_cell.gate_trace import trace
 from keras_lstm_cell.gates import GATE_ORDER
+from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "GateMonitor",
     "GateTrace",
     "GateValues",
+    "SimpleLSTM",
     "SimpleLSTMCell",
     "__version__",
     "find_lstm_layers",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
 
@@ -13,6 +14,13 @@ def _rnn(units: int, return_sequences: bool, cell_kwargs: dict, name: str) -> ke
     )
 
 
+def _simple_lstm(
+    units: int, return_sequences: bool, cell_kwargs: dict, name: str
+) -> keras.layers.Layer:
+    return SimpleLSTM(units, return_sequences=return_sequences, name=name, **cell_kwargs)
+
+
 # `layer` choice -> factory `(units, return_sequences, cell_kwargs, name) -> layer`.
-# The fast `SimpleLSTM` layer is one more entry here.
-RECURRENT_LAYERS = {"rnn": _rnn}
+# Both hold the same SimpleLSTMCell weights; "rnn" stays the default because
+# SimpleLSTM's fused CPU loop is not reliably faster (benchmarks/README.md).
+RECURRENT_LAYERS = {"rnn": _rnn, "simple_lstm": _simple_lstm}

@@ -46,3 +46,17 @@ def test_layer_choices_include_the_generic_rnn():
 
     layer = RECURRENT_LAYERS["rnn"](3, False, {"variant": "coupled"}, "x")
     assert isinstance(layer.cell, SimpleLSTMCell) and layer.cell.variant == "coupled"
+
+
+def test_simple_lstm_layer_gives_the_rnn_layers_forecasts(workdir):
+    """--layer simple_lstm trains the same model as the generic loop."""
+    base = ["train", "--csv", "w.csv", "--target", "temp_max", "--units", "3"]
+    base += ["--epochs", "2", "--verbose", "0", "--no-export"]
+    assert cli.main([*base, "--name", "rnn"]) == 0
+    assert cli.main([*base, "--name", "fast", "--layer", "simple_lstm"]) == 0
+    scores = {}
+    for name in ("rnn", "fast"):
+        record = json.loads((workdir / "runs" / name / "run.json").read_text())
+        scores[name] = record["metrics"]["test"]["scores"]["lstm"]["mae"]
+    assert record["config"]["layer"] == "simple_lstm"
+    assert scores["fast"] == pytest.approx(scores["rnn"], rel=1e-4)

@@ -1,0 +1,603 @@
+"""Training and inference speed of four LSTM layers, and their peak memory.
+
+Times `fit` (Adam with global gradient clipping, MSE) and `predict` of
+`Input -> LSTM(units) -> Dense(1)` for `keras.layers.LSTM`,
+`keras.layers.RNN(SimpleLSTMCell)` and `SimpleLSTM`, and the same loop with
+`torch.nn.LSTM` (in a worker process, when torch is installed). The variants
+run in one process, interleaved round by round in a rotating order, after a
+warm-up, so that drift of a shared machine reaches all of them alike; the
+reported time is the median over rounds. Peak memory of training is measured
+in a fresh process per variant: the largest resident set during its first two
+training epochs, minus the resident set before them.
+
+    python benchmarks/lstm_speed.py               # full run, a few minutes
+    python benchmarks/lstm_speed.py --quick       # a rough look in ~1 minute
+    python benchmarks/lstm_speed.py --shapes 64,30,5,64 --rounds 9
+    KERAS_BACKEND=jax python benchmarks/lstm_speed.py
+
+Writes `benchmarks/results/lstm_speed-<backend>.json` (raw times, summary,
+machine and the resolved configuration) unless `--out` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+# Defaults of a full run; each can be changed from the command line.
+SHAPES = (  # (batch, time steps, features, units)
+    (7, 7, 1, 256),  # the seed tutorial's model
+    (64, 30, 5, 64),  # a small forecasting model
+    (128, 100, 32, 256),  # a large model: matrix products dominate
+    (32, 1000, 8, 128),  # a long sequence: the loop dominates
+)
+ROUNDS = 5  # timed rounds per variant; the median is reported
+MIN_SECONDS = 0.4  # aim for at least this long per timed fit, to beat timer noise
+MIN_BATCHES = 4  # ...and at least this many batches per fit
+MAX_BATCHES = 256  # ...but never more
+CALIBRATION_BATCHES = 4  # batches of the fit that sets the number of batches
+LEARNING_RATE = 1e-3  # Adam
+CLIPNORM = 1.0  # global gradient-norm clipping, as torch's clip_grad_norm_
+MEMORY_SHAPES = "long"  # peak memory for: "long" (the longest shape), "all", "none"
+SAMPLE_SECONDS = 0.001  # resident-set sampling period for peak memory
+SEED = 0
+
+KERAS_VARIANTS = ("keras_lstm", "rnn_cell", "simple_lstm")
+TORCH_VARIANT = "torch_lstm"
+LABELS = {
+    "keras_lstm": "keras.layers.LSTM",
+    "rnn_cell": "RNN(SimpleLSTMCell)",
+    "simple_lstm": "SimpleLSTM",
+    "torch_lstm": "torch.nn.LSTM",
+}
+BASELINE = "keras_lstm"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Shape:
+    batch: int
+    steps: int
+    features: int
+    units: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        try:
+            values = [int(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != 4 or min(values) <= 0:
+            raise ValueError(
+                "Expected a shape as four positive integers "
+                f"'batch,steps,features,units'. Received: {text!r}"
+            )
+        return cls(*values)
+
+    def __str__(self) -> str:
+        return f"({self.batch}, {self.steps}, {self.features}, {self.units})"
+
+
+@dataclass
+class Config:
+    shapes: list[Shape]
+    rounds: int = ROUNDS
+    min_seconds: float = MIN_SECONDS
+    max_batches: int = MAX_BATCHES
+    memory: str = MEMORY_SHAPES
+    torch: bool = True
+    backend: str = field(default_factory=lambda: os.environ.get("KERAS_BACKEND", ""))
+
+
+# Memory.
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakResident:
+    """Largest resident set seen while the block runs, sampled by a thread."""
+
+    def __enter__(self):
+        self.base = _resident_bytes()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _resident_bytes())
+            time.sleep(SAMPLE_SECONDS)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _resident_bytes())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def _memory_env() -> dict:
+    # A fixed mmap threshold makes glibc return large blocks to the system on
+    # free, so the resident set follows the live tensors of each step.
+    return {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
+
+
+# Keras side.
+
+
+def _data(shape: Shape, batches: int):
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    n = shape.batch * batches
+    x = rng.normal(size=(n, shape.steps, shape.features)).astype("float32")
+    y = rng.normal(size=(n, 1)).astype("float32")
+    return x, y
+
+
+def build_model(variant: str, shape: Shape):
+    import keras
+
+    from keras_lstm_cell.simple_lstm import SimpleLSTM
+    from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+
+    layers = {
+        "keras_lstm": lambda: keras.layers.LSTM(shape.units),
+        "rnn_cell": lambda: keras.layers.RNN(SimpleLSTMCell(shape.units)),
+        "simple_lstm": lambda: SimpleLSTM(shape.units),
+    }
+    inputs = keras.Input((shape.steps, shape.features))
+    outputs = keras.layers.Dense(1)(layers[variant]()(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE, global_clipnorm=CLIPNORM),
+        loss="mse",
+    )
+    return model
+
+
+class _EpochTimer:
+    """Seconds from the start to the end of the last epoch (or predict loop):
+    the steady state, without `fit`'s and `predict`'s set-up per call."""
+
+    def __init__(self):
+        import keras
+
+        timer = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                timer.start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                timer.seconds = time.perf_counter() - timer.start
+
+            def on_predict_begin(self, logs=None):
+                timer.start = time.perf_counter()
+
+            def on_predict_end(self, logs=None):
+                timer.seconds = time.perf_counter() - timer.start
+
+        self.callback = Callback()
+
+
+class KerasRunner:
+    def __init__(self, variant: str, shape: Shape, batches: int, weights=None):
+        self.shape, self.batches = shape, batches
+        self.model = build_model(variant, shape)
+        if weights is not None:
+            self.model.set_weights(weights)
+        self.x, self.y = _data(shape, batches)
+        self.timer = _EpochTimer()
+
+    def fit(self) -> float:
+        self.model.fit(
+            self.x,
+            self.y,
+            batch_size=self.shape.batch,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[self.timer.callback],
+        )
+        return self.timer.seconds
+
+    def predict(self) -> float:
+        self.model.predict(
+            self.x,
+            batch_size=self.shape.batch,
+            verbose=0,
+            callbacks=[self.timer.callback],
+        )
+        return self.timer.seconds
+
+
+# Torch side, in a worker process that takes one JSON command per line.
+
+
+class TorchRunner:
+    def __init__(self, shape: Shape, batches: int):
+        import numpy as np
+        import torch
+
+        torch.manual_seed(SEED)
+        self.shape, self.batches = shape, batches
+        self.lstm = torch.nn.LSTM(shape.features, shape.units, batch_first=True)
+        self.head = torch.nn.Linear(shape.units, 1)
+        self.params = [*self.lstm.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.Adam(self.params, lr=LEARNING_RATE)
+        self.loss = torch.nn.MSELoss()
+        x, y = _data(shape, batches)
+        self.x = torch.from_numpy(np.ascontiguousarray(x))
+        self.y = torch.from_numpy(y)
+
+    def _forward(self, x):
+        outputs, _ = self.lstm(x)
+        return self.head(outputs[:, -1])
+
+    def fit(self) -> float:
+        import torch
+
+        b = self.shape.batch
+        start = time.perf_counter()
+        self.lstm.train()
+        for k in range(self.batches):
+            xb, yb = self.x[k * b : (k + 1) * b], self.y[k * b : (k + 1) * b]
+            self.optimizer.zero_grad()
+            self.loss(self._forward(xb), yb).backward()
+            torch.nn.utils.clip_grad_norm_(self.params, CLIPNORM)
+            self.optimizer.step()
+        return time.perf_counter() - start
+
+    def predict(self) -> float:
+        import torch
+
+        b = self.shape.batch
+        start = time.perf_counter()
+        self.lstm.eval()
+        with torch.no_grad():
+            for k in range(self.batches):
+                self._forward(self.x[k * b : (k + 1) * b]).numpy()
+        return time.perf_counter() - start
+
+
+def torch_worker() -> int:
+    runner = None
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["op"] == "setup":
+            runner = TorchRunner(Shape(*command["shape"]), command["batches"])
+            reply = {"ok": True}
+        elif command["op"] == "versions":
+            import torch
+
+            reply = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+        else:
+            reply = {"seconds": getattr(runner, command["op"])()}
+        print(json.dumps(reply), flush=True)
+    return 0
+
+
+class TorchClient:
+    """Drives a `torch_worker` process, so torch's timings interleave with
+    the Keras ones without sharing a process with TensorFlow."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--torch-worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def call(self, **command):
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("The torch worker stopped; see its error above.")
+        return json.loads(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+class TorchVariant:
+    def __init__(self, client: TorchClient, shape: Shape, batches: int):
+        self.client = client
+        client.call(op="setup", shape=list(asdict(shape).values()), batches=batches)
+
+    def fit(self) -> float:
+        return self.client.call(op="fit")["seconds"]
+
+    def predict(self) -> float:
+        return self.client.call(op="predict")["seconds"]
+
+
+def torch_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+# Measurement.
+
+
+def batches_for(shape: Shape, seconds_per_batch: float, config: Config) -> int:
+    wanted = config.min_seconds / max(seconds_per_batch, 1e-6)
+    return int(min(config.max_batches, max(MIN_BATCHES, round(wanted))))
+
+
+def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
+    import keras
+
+    # Calibrate the number of batches on keras.layers.LSTM, the baseline.
+    keras.utils.set_random_seed(SEED)
+    probe = KerasRunner(BASELINE, shape, batches=CALIBRATION_BATCHES)
+    probe.fit()  # compiles
+    batches = batches_for(shape, probe.fit() / CALIBRATION_BATCHES, config)
+    weights = probe.model.get_weights()
+    del probe
+
+    runners = {}
+    for variant in KERAS_VARIANTS:
+        keras.utils.set_random_seed(SEED)
+        runners[variant] = KerasRunner(variant, shape, batches, weights)
+    if torch_client is not None:
+        runners[TORCH_VARIANT] = TorchVariant(torch_client, shape, batches)
+    for runner in runners.values():  # warm-up: tracing, compilation, caches
+        runner.fit()
+        runner.predict()
+
+    names = list(runners)
+    times = {name: {"fit": [], "predict": []} for name in names}
+    for r in range(config.rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            times[name]["fit"].append(runners[name].fit())
+            times[name]["predict"].append(runners[name].predict())
+    return {"batches": batches, "times": times}
+
+
+def memory_probe(variant: str, shape: Shape, batches: int) -> dict:
+    """Runs in a fresh process: how much the resident set grows, at its peak,
+    over the first two training epochs (tracing and compilation included:
+    allocators keep memory after the first epoch, so a later epoch alone
+    would show little growth)."""
+    if variant == TORCH_VARIANT:
+        runner = TorchRunner(shape, batches)
+    else:
+        import keras
+
+        keras.utils.set_random_seed(SEED)
+        runner = KerasRunner(variant, shape, batches)
+    with PeakResident() as peak:
+        runner.fit()
+        runner.fit()
+    return {"growth_mb": peak.growth_mb, "method": "resident set, first two epochs"}
+
+
+def measure_memory(variant: str, shape: Shape, batches: int) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-probe",
+        variant,
+        "--shapes",
+        ",".join(str(v) for v in asdict(shape).values()),
+        "--batches",
+        str(batches),
+    ]
+    out = subprocess.run(command, env=_memory_env(), capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"Memory probe failed for {variant} {shape}:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def summarize(shape: Shape, measured: dict, memory: dict) -> list[dict]:
+    rows = []
+    times = measured["times"]
+    sequences = shape.batch * measured["batches"]
+    base = {k: _median(times[BASELINE][k]) for k in ("fit", "predict")}
+    for name, t in times.items():
+        fit, predict = _median(t["fit"]), _median(t["predict"])
+        rows.append(
+            {
+                "shape": str(shape),
+                "variant": name,
+                "layer": LABELS[name],
+                "train_seq_per_s": sequences / fit,
+                "train_time_vs_keras": fit / base["fit"],
+                "infer_seq_per_s": sequences / predict,
+                "infer_time_vs_keras": predict / base["predict"],
+                "train_peak_mb": memory[name]["growth_mb"] if name in memory else None,
+                "memory_method": memory[name]["method"] if name in memory else None,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [
+        "| shape (B, T, F, H) | layer | train seq/s | train time × keras "
+        "| infer seq/s | infer time × keras | train peak MB |",
+        "|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        mem = "" if r["train_peak_mb"] is None else f"{r['train_peak_mb']:.0f}"
+        lines.append(
+            f"| {r['shape']} | {r['layer']} | {r['train_seq_per_s']:,.0f} "
+            f"| {r['train_time_vs_keras']:.2f} | {r['infer_seq_per_s']:,.0f} "
+            f"| {r['infer_time_vs_keras']:.2f} | {mem} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    import keras
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                cpu,
+            )
+    except OSError:
+        pass
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+    }
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        info["tensorflow"] = tf.__version__
+    if keras.backend.backend() == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+    return info
+
+
+# Command line.
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds, short fits, no memory")
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        help="shapes as batch,steps,features,units (default: the four of a full run)",
+    )
+    parser.add_argument("--rounds", type=int, help=f"timed rounds (default {ROUNDS})")
+    parser.add_argument(
+        "--memory",
+        choices=("long", "all", "none"),
+        help=f"shapes whose peak memory is measured (default {MEMORY_SHAPES!r})",
+    )
+    parser.add_argument("--no-torch", action="store_true", help="skip torch.nn.LSTM")
+    parser.add_argument(
+        "--backend",
+        choices=("tensorflow", "jax"),
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    parser.add_argument("--out", type=Path, help="JSON output path")
+    # Internal: the torch worker and the memory probes run this file again.
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--batches", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def make_config(args) -> Config:
+    shapes = [Shape.parse(s) for s in args.shapes] if args.shapes else None
+    config = Config(shapes=shapes or [Shape(*s) for s in SHAPES])
+    if args.quick:
+        config.rounds, config.min_seconds, config.memory = 2, 0.15, "none"
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise ValueError(f"Expected --rounds >= 1. Received: {args.rounds}")
+        config.rounds = args.rounds
+    if args.memory is not None:
+        config.memory = args.memory
+    config.torch = not args.no_torch and torch_available()
+    return config
+
+
+def run(config: Config) -> dict:
+    import keras
+
+    load_before = os.getloadavg()
+    torch_client = TorchClient() if config.torch else None
+    results = {"machine": machine(), "config": asdict(config), "shapes": []}
+    if torch_client is not None:
+        results["machine"].update(torch_client.call(op="versions"))
+    rows = []
+    longest = max(config.shapes, key=lambda s: s.steps)
+    try:
+        for shape in config.shapes:
+            print(f"measuring {shape} ...", file=sys.stderr, flush=True)
+            measured = measure_shape(shape, config, torch_client)
+            memory = {}
+            if config.memory == "all" or (config.memory == "long" and shape == longest):
+                variants = list(measured["times"])
+                for variant in variants:
+                    memory[variant] = measure_memory(variant, shape, min(measured["batches"], 4))
+            shape_rows = summarize(shape, measured, memory)
+            rows.extend(shape_rows)
+            results["shapes"].append({"shape": asdict(shape), **measured, "memory_mb": memory})
+            keras.backend.clear_session()
+    finally:
+        if torch_client is not None:
+            torch_client.close()
+    load_after = os.getloadavg()
+    results["machine"]["load_average_1min"] = [load_before[0], load_after[0]]
+    results["summary"] = rows
+    return results
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.backend:
+        os.environ["KERAS_BACKEND"] = args.backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        config = make_config(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.torch_worker:
+        return torch_worker()
+    if args.memory_probe:
+        print(json.dumps(memory_probe(args.memory_probe, config.shapes[0], args.batches or 2)))
+        return 0
+
+    results = run(config)
+    table = format_table(results["summary"])
+    m = results["machine"]
+    print(
+        f"\n{m['cpu']}, {m['cores']} cores; Keras {m['keras']} ({m['backend']})"
+        + (f", torch {m['torch']}" if "torch" in m else "")
+        + f"; 1-min load average {m['load_average_1min'][0]:.1f} before, "
+        f"{m['load_average_1min'][1]:.1f} after\n"
+    )
+    print(table)
+    out = args.out or RESULTS_DIR / f"lstm_speed-{m['backend']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,379 @@
+"""The fused LSTM loop behind `SimpleLSTM`.
+
+`fused_lstm` runs the standard LSTM over a whole time-major sequence with two
+matrix products per step, `(x_t · W + h_{t-1} · U) + b` in the cell's order of
+operations, and the gate arithmetic of `lstm_equations`. (Under XLA on CPU
+this is faster than slicing a precomputed `x · W` for every step: XLA fuses
+the slice into each gate's kernel, which then runs several times slower.)
+
+Its backward pass through time is written by hand: per step, the gradient of
+the fused pre-activation
+
+    dz_t = [di_t ⊙ σ_g'(i_t), df_t ⊙ σ_g'(f_t), dc̃_t ⊙ σ_c'(c̃_t), do_t ⊙ σ_g'(o_t)]
+
+(in `GATE_ORDER`) with
+
+    dĥ_t = ∂L/∂h_t (from above and from step t + 1)
+    do_t = dĥ_t ⊙ σ_h(c_t)
+    dc_t = ∂L/∂c_t (from step t + 1) + dĥ_t ⊙ o_t ⊙ σ_h'(c_t)
+    di_t = dc_t ⊙ c̃_t,  df_t = dc_t ⊙ c_{t-1},  dc̃_t = dc_t ⊙ i_t
+    ∂L/∂h_{t-1} = dz_t · Uᵀ,  ∂L/∂c_{t-1} = dc_t ⊙ f_t
+
+and, after the loop, every other gradient as one product over all steps:
+`dW = Σ_t x_tᵀ dz_t`, `dU = Σ_t h_{t-1}ᵀ dz_t`, `db = Σ_t Σ_batch dz_t`,
+`dx = dz · Wᵀ`. The derivatives σ' are taken from the activations' outputs
+(σ' = σ(1 - σ), tanh' = 1 - tanh²), so only activations listed in
+`_DERIVATIVES` get the hand-written pass; others are differentiated
+automatically.
+
+Masks follow `keras.layers.RNN` on each backend: at a masked step the states
+keep their previous value and the output is zero (`zero_output_for_mask`),
+or else repeats the previous output (TensorFlow) or the previous state h
+(JAX), which differ only when the first steps are masked.
+
+On TensorFlow the forward and backward loops are compiled with XLA
+(`jit=True`); on JAX they are traced into the caller's `jax.jit`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from typing import NamedTuple
+
+import keras
+from keras import activations
+from keras import ops
+
+from keras_lstm_cell.equations import lstm_equations
+from keras_lstm_cell.equations import split_preactivations
+from keras_lstm_cell.gates import GATE_ORDER
+
+Tensor = Any
+
+# The `GateValues` field that holds each gate of `GATE_ORDER`.
+_GATE_FIELD = {"i": "i", "f": "f", "c": "c_tilde", "o": "o"}
+
+
+def _sigmoid_derivative(y):
+    return y * (1.0 - y)
+
+
+def _tanh_derivative(y):
+    return 1.0 - y * y
+
+
+def _linear_derivative(y):
+    return ops.ones_like(y)
+
+
+# σ'(z) written with y = σ(z), for the activations the backward pass knows.
+_DERIVATIVES: dict[Callable, Callable] = {
+    activations.sigmoid: _sigmoid_derivative,
+    activations.tanh: _tanh_derivative,
+    activations.linear: _linear_derivative,
+}
+
+
+def has_derivative(activation: Callable) -> bool:
+    """Whether the hand-written backward pass knows `activation`'s derivative."""
+    return activation in _DERIVATIVES
+
+
+class LoopConfig(NamedTuple):
+    """The static choices of one fused loop (hashable: kernels are cached on it)."""
+
+    sigma_g: Callable  # gate activation (recurrent_activation)
+    sigma_c: Callable  # cell input and output activation (activation)
+    use_bias: bool
+    zero_output_for_mask: bool
+    # At a masked step (without zero_output_for_mask) the output repeats the
+    # previous state h (JAX's keras.layers.RNN), else the previous output.
+    masked_output_repeats_state: bool
+    return_sequences: bool  # all outputs (T, B, H), else the last (B, H)
+    unroll: bool  # unroll the time loop when the length is static
+    manual_gradient: bool  # hand-written backward pass, else autodiff
+    jit: bool  # TensorFlow only: compile both loops with XLA
+
+
+def fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config: LoopConfig):
+    """The LSTM over a time-major sequence.
+
+    Args:
+        x: inputs, `(T, B, D)`.
+        kernel: W, `(D, 4H)`.
+        recurrent_kernel: U, `(H, 4H)`.
+        bias: b, `(4H,)`; ignored unless `config.use_bias`.
+        h0, c0: initial states, `(B, H)`.
+        mask: `(T, B, 1)` booleans, or `None`.
+        config: `LoopConfig`.
+
+    Returns:
+        `(outputs, h_T, c_T)`, where outputs is `(T, B, H)` with
+        `return_sequences`, else the last output `(B, H)`.
+    """
+    backend = keras.backend.backend()
+    args = (x, kernel, recurrent_kernel, bias, h0, c0, mask)
+    if backend == "tensorflow":
+        return _tf_fused_lstm(*args, config)
+    if backend == "jax":
+        return _jax_kernel(config)(*args)
+    raise ValueError(
+        "The fused LSTM loop supports the 'tensorflow' and 'jax' backends. "
+        f"Received: backend={backend!r}"
+    )
+
+
+# Backend-independent loop bodies; `scan` is `jax.lax.scan` or `_tf_scan`.
+
+
+def _forward(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
+    """Runs the loop; returns `(outputs, h_T, c_T, residuals)`."""
+
+    def step(carry, inputs):
+        h, c, y = carry
+        x_t, m_t = inputs
+        # The cell's order of operations: (x W + h U) + b.
+        z = ops.matmul(x_t, kernel) + ops.matmul(h, recurrent_kernel)  # (B, 4H)
+        if config.use_bias:
+            z = z + bias
+        g = lstm_equations(
+            split_preactivations(z),
+            c,
+            sigma_g=config.sigma_g,
+            sigma_c=config.sigma_c,
+            sigma_h=config.sigma_c,
+        )
+        if m_t is None:
+            h_next, c_next, y_next = g.h, g.c, g.h
+        else:
+            if config.zero_output_for_mask:
+                y_masked = ops.zeros_like(g.h)
+            else:
+                y_masked = h if config.masked_output_repeats_state else y
+            h_next = ops.where(m_t, g.h, h)
+            c_next = ops.where(m_t, g.c, c)
+            y_next = ops.where(m_t, g.h, y_masked)
+        gates = ops.concatenate(
+            [getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER], axis=-1
+        )  # (B, 4H)
+        # The outputs differ from the states only under a mask.
+        y_seq = y_next if (m_t is not None and config.return_sequences) else None
+        return (h_next, c_next, y_next), (h_next, c_next, gates, y_seq)
+
+    (h_t, c_t, y_t), (hs, cs, gates, ys) = scan(
+        step, (h0, c0, ops.zeros_like(h0)), (x, mask), reverse=False
+    )
+    if config.return_sequences:
+        outputs = hs if ys is None else ys
+    else:
+        outputs = y_t
+    return outputs, h_t, c_t, (hs, cs, gates)
+
+
+def _backward(scan, saved, cotangents, config):
+    """Gradients of `_forward` with respect to `(x, W, U, b, h0, c0)`."""
+    (x, kernel, recurrent_kernel, h0, c0, mask), (hs, cs, gates) = saved
+    d_outputs, d_h, d_c = cotangents
+    sigma_g_prime = _DERIVATIVES[config.sigma_g]
+    sigma_c_prime = _DERIVATIVES[config.sigma_c]
+    u_t = ops.transpose(recurrent_kernel)  # (4H, H)
+    c_prev = ops.concatenate([ops.expand_dims(c0, 0), cs[:-1]], axis=0)  # (T, B, H)
+    if config.return_sequences:
+        d_y_seq, d_y_last = d_outputs, ops.zeros_like(d_h)
+    else:
+        d_y_seq, d_y_last = None, d_outputs
+
+    def step(carry, inputs):
+        # Gradients with respect to the state h_t, the state c_t and the
+        # output y_t, as carried from step t + 1.
+        dh, dc, dy = carry
+        gates_t, c_t, c_prev_t, m_t, d_y_t = inputs
+        g = split_preactivations(gates_t)  # {gate: (B, H)}, activated values
+        d_out = dy if d_y_t is None else dy + d_y_t
+        dy_prev = ops.zeros_like(dy)
+        if m_t is None:
+            dh_hat, dc_t = dh + d_out, dc
+        else:
+            m = ops.cast(m_t, dh.dtype)
+            dh_hat, dc_t = m * (dh + d_out), m * dc
+            if config.zero_output_for_mask:
+                dh_pass = (1.0 - m) * dh
+            elif config.masked_output_repeats_state:
+                dh_pass = (1.0 - m) * (dh + d_out)
+            else:
+                dh_pass = (1.0 - m) * dh
+                dy_prev = (1.0 - m) * d_out
+        tanh_c = config.sigma_c(c_t)  # σ_h(c_t)
+        d_o = dh_hat * tanh_c
+        dc_t = dc_t + dh_hat * g["o"] * sigma_c_prime(tanh_c)
+        dz_gate = {
+            "i": dc_t * g["c"] * sigma_g_prime(g["i"]),
+            "f": dc_t * c_prev_t * sigma_g_prime(g["f"]),
+            "c": dc_t * g["i"] * sigma_c_prime(g["c"]),
+            "o": d_o * sigma_g_prime(g["o"]),
+        }
+        dz = ops.concatenate([dz_gate[k] for k in GATE_ORDER], axis=-1)  # (B, 4H)
+        dh_prev = ops.matmul(dz, u_t)
+        dc_prev = dc_t * g["f"]
+        if m_t is not None:
+            dh_prev = dh_prev + dh_pass
+            dc_prev = dc_prev + (1.0 - m) * dc
+        return (dh_prev, dc_prev, dy_prev), (dz,)
+
+    (dh0, dc0, _), (dz,) = scan(
+        step,
+        (d_h, d_c, d_y_last),
+        (gates, cs, c_prev, mask, d_y_seq),
+        reverse=True,
+    )  # dz: (T, B, 4H)
+    units = recurrent_kernel.shape[0]
+    h_prev = ops.concatenate([ops.expand_dims(h0, 0), hs[:-1]], axis=0)  # (T, B, H)
+    dz_flat = ops.reshape(dz, (-1, 4 * units))  # (T B, 4H)
+    x_flat = ops.reshape(x, (-1, kernel.shape[0]))  # (T B, D)
+    h_flat = ops.reshape(h_prev, (-1, units))  # (T B, H)
+    d_x = ops.matmul(dz, ops.transpose(kernel))  # (T, B, D)
+    d_kernel = ops.matmul(ops.transpose(x_flat), dz_flat)  # (D, 4H)
+    d_recurrent = ops.matmul(ops.transpose(h_flat), dz_flat)  # (H, 4H)
+    d_bias = ops.sum(dz_flat, axis=0)  # (4H,)
+    return d_x, d_kernel, d_recurrent, d_bias, dh0, dc0
+
+
+# TensorFlow.
+
+
+def _tf_scan(step, carry, xs, reverse):
+    """`jax.lax.scan` for TensorFlow: `xs` and the per-step outputs are tuples
+    of `(T, ...)` tensors or `None`."""
+    import tensorflow as tf
+
+    present = [x for x in xs if x is not None]
+    n = present[0].shape[0]
+    if n is None:
+        n = tf.shape(present[0])[0]
+    inputs = [None if x is None else tf.TensorArray(x.dtype, size=n).unstack(x) for x in xs]
+
+    def read(t):
+        return tuple(None if ta is None else ta.read(t) for ta in inputs)
+
+    # The first step, outside the loop: it tells which outputs exist (loop
+    # variables cannot be None).
+    t0 = n - 1 if reverse else 0
+    carry, ys0 = step(carry, read(t0))
+    outputs = {
+        k: tf.TensorArray(y.dtype, size=n).write(t0, y) for k, y in enumerate(ys0) if y is not None
+    }
+
+    def body(i, carry, outputs):
+        t = n - 1 - i if reverse else i
+        carry, ys = step(carry, read(t))
+        return i + 1, carry, {k: ta.write(t, ys[k]) for k, ta in outputs.items()}
+
+    _, carry, outputs = tf.while_loop(
+        lambda i, *_: i < n,
+        body,
+        (tf.constant(1), tuple(carry), outputs),
+        maximum_iterations=n - 1 if isinstance(n, int) else None,
+    )
+    stacked = tuple(outputs[k].stack() if k in outputs else None for k in range(len(ys0)))
+    return carry, stacked
+
+
+def _tf_unrolled_scan(step, carry, xs, reverse):
+    import tensorflow as tf
+
+    n = next(x for x in xs if x is not None).shape[0]
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    per_step = [None] * n
+    for t in order:
+        carry, per_step[t] = step(carry, tuple(None if x is None else x[t] for x in xs))
+    stacked = tuple(
+        None if per_step[0][k] is None else tf.stack([ys[k] for ys in per_step])
+        for k in range(len(per_step[0]))
+    )
+    return carry, stacked
+
+
+@functools.cache
+def _tf_kernels(config: LoopConfig):
+    import tensorflow as tf
+
+    def scan(step, carry, xs, reverse):
+        n = next(x for x in xs if x is not None).shape[0]
+        if config.unroll and n is not None:
+            return _tf_unrolled_scan(step, carry, xs, reverse)
+        return _tf_scan(step, carry, xs, reverse)
+
+    def forward(*args):
+        return _forward(scan, *args, config)
+
+    def backward(saved, cotangents):
+        return _backward(scan, saved, cotangents, config)
+
+    if config.jit:
+        forward = tf.function(forward, jit_compile=True, autograph=False)
+        backward = tf.function(backward, jit_compile=True, autograph=False)
+    return forward, backward
+
+
+def _tf_fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
+    import tensorflow as tf
+
+    forward, backward = _tf_kernels(config)
+    # Tensors, not variables: `run` must not read variables itself.
+    weights = tuple(tf.convert_to_tensor(v) for v in (kernel, recurrent_kernel, bias))
+    if not config.manual_gradient:
+        return forward(x, *weights, h0, c0, mask)[:3]
+
+    @tf.custom_gradient
+    def run(x, kernel, recurrent_kernel, bias, h0, c0):
+        # `grad` is the only gradient: a tape that saw the loop would also ask
+        # the compiled function for the loop's internals, which XLA cannot give.
+        inputs = tuple(tf.stop_gradient(v) for v in (x, kernel, recurrent_kernel, bias, h0, c0))
+        outputs, h_t, c_t, residuals = forward(*inputs, mask)
+        x, kernel, recurrent_kernel, _, h0, c0 = inputs
+        saved = ((x, kernel, recurrent_kernel, h0, c0, mask), residuals)
+
+        def grad(*cotangents):
+            cotangents = tuple(
+                tf.zeros_like(ref) if d is None else d
+                for d, ref in zip(cotangents, (outputs, h_t, c_t), strict=True)
+            )
+            return backward(saved, cotangents)
+
+        return (outputs, h_t, c_t), grad
+
+    return run(x, *weights, h0, c0)
+
+
+# JAX.
+
+
+@functools.cache
+def _jax_kernel(config: LoopConfig):
+    import jax
+
+    def scan(step, carry, xs, reverse):
+        return jax.lax.scan(step, carry, xs, reverse=reverse, unroll=config.unroll)
+
+    def forward(*args):
+        return _forward(scan, *args, config)
+
+    if not config.manual_gradient:
+        return lambda *args: forward(*args)[:3]
+
+    @jax.custom_vjp
+    def run(x, kernel, recurrent_kernel, bias, h0, c0, mask):
+        return forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)[:3]
+
+    def run_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask):
+        outputs, h_t, c_t, residuals = forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)
+        saved = ((x, kernel, recurrent_kernel, h0, c0, mask), residuals)
+        return (outputs, h_t, c_t), saved
+
+    def run_backward(saved, cotangents):
+        return (*_backward(scan, saved, cotangents, config), None)  # None: mask
+
+    run.defvjp(run_forward, run_backward)
+    return run

@@ -1,0 +1,498 @@
+from __future__ import annotations
+
+import logging
+
+import keras
+from keras import activations
+from keras import ops
+from keras import regularizers
+from keras import tree
+from keras.saving import register_keras_serializable
+
+# `keras.layers.LSTM` reaches cuDNN through these backend functions; Keras does
+# not export them publicly.
+from keras.src import backend as keras_backend
+
+from keras_lstm_cell import _fast_lstm
+from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+
+logger = logging.getLogger(__name__)
+
+# Constructor arguments that belong to the layer itself; any other keyword
+# argument is passed on to `SimpleLSTMCell`.
+_LAYER_KWARGS = ("name", "dtype", "trainable", "autocast", "input_shape", "input_dim")
+# Keys of `Layer.get_config()`, which the cell's config repeats.
+_BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
+_FUSED_DTYPES = ("float32", "float64")
+
+
+def _check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"Expected `{name}` to be a bool. Received: {name}={value!r}")
+    return value
+
+
+def _gpu_available() -> bool:
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    return False
+
+
+@register_keras_serializable(package="keras_lstm_cell")
+class SimpleLSTM(keras.layers.RNN):
+    """The `SimpleLSTMCell` LSTM as one fast layer.
+
+    Computes exactly what `keras.layers.RNN(SimpleLSTMCell(units))` computes,
+    with the same weights (`kernel`, `recurrent_kernel`, `bias`, in the gate
+    order of `keras.layers.LSTM`) and the same config, but runs the time loop
+    in one of three ways, fastest first:
+
+    1. **cuDNN**, on a GPU, through Keras's backend as `keras.layers.LSTM`
+       does, when the configuration allows it: `activation="tanh"`,
+       `recurrent_activation="sigmoid"`, `use_bias=True`, `unroll=False`, no
+       recurrent dropout in training and, with a mask, right-padded sequences
+       and `zero_output_for_mask == return_sequences` (cuDNN's outputs at
+       padded steps are zeros).
+    2. **Fused**, on the TensorFlow and JAX backends: the input projection
+       `x_t · W` of every step as one matrix product before the loop, one
+       recurrent product `h_{t-1} · U` per step, the gate arithmetic of
+       `lstm_equations`, and a hand-written backward pass through time whose
+       weight gradients are single products over all steps (for the `tanh`,
+       `sigmoid` and linear activations; others are differentiated
+       automatically). On TensorFlow both loops are compiled with XLA. Input
+       dropout uses the cell's seeded mask, one per sequence.
+    3. **Generic**: `keras.layers.RNN`'s loop over the cell, for everything
+       else (another backend, a cell `variant`, recurrent dropout in training,
+       a compute dtype other than float32/float64, or `use_fused=False`).
+
+    `fast_path_reason()` tells why the generic loop would run, and
+    `last_loop` records which loop the last call traced.
+
+    Reference:
+        - [Hochreiter & Schmidhuber, 1997](
+          https://doi.org/10.1162/neco.1997.9.8.1735)
+        - [Long short-term memory, Wikipedia](
+          https://en.wikipedia.org/wiki/Long_short-term_memory)
+
+    Args:
+        units: Positive integer, dimensionality of `h` and `c`.
+        activation: σ_c and σ_h. Default: `"tanh"`.
+        recurrent_activation: σ_g, the gate activation. Default: `"sigmoid"`.
+        use_bias: Whether the gates have biases. Default: `True`.
+        kernel_initializer: Initializer for `kernel`. Default:
+            `"glorot_uniform"`.
+        recurrent_initializer: Initializer for `recurrent_kernel`. Default:
+            `"orthogonal"`.
+        bias_initializer: Initializer for `bias`. Default: `"zeros"`.
+        unit_forget_bias: If `True`, add 1 to the forget-gate bias at
+            initialization. Default: `True`.
+        kernel_regularizer: Regularizer for `kernel`.
+        recurrent_regularizer: Regularizer for `recurrent_kernel`.
+        bias_regularizer: Regularizer for `bias`.
+        activity_regularizer: Regularizer for the layer's output.
+        kernel_constraint: Constraint for `kernel`.
+        recurrent_constraint: Constraint for `recurrent_kernel`.
+        bias_constraint: Constraint for `bias`.
+        dropout: Float in [0, 1). Fraction of the inputs dropped, one mask
+            per sequence, in training only. Default: 0.
+        recurrent_dropout: Float in [0, 1). Fraction of `h_{t-1}` dropped, in
+            training only; it runs the generic loop. Default: 0.
+        seed: Integer seed for the dropout masks.
+        return_sequences: Whether to return every output or only the last.
+            Default: `False`.
+        return_state: Whether to return the final `h` and `c` as well.
+            Default: `False`.
+        go_backwards: If `True`, process the sequence backwards and return
+            the reversed sequence. Default: `False`.
+        stateful: If `True`, the final states of a batch are the initial
+            states of the next. Default: `False`.
+        unroll: If `True`, unroll the time loop (needs a static length).
+            Default: `False`.
+        zero_output_for_mask: If `True`, masked steps output zeros; otherwise
+            they repeat the previous output. Default: `False`.
+        use_cudnn: `"auto"` (cuDNN when possible), `True` (raise a
+            `ValueError` when not possible) or `False`. Default: `"auto"`.
+        use_fused: If `False`, never take the fused loop. Default: `True`.
+        **kwargs: Base `Layer` arguments (`name`, `dtype`, `trainable`) and
+            any other `SimpleLSTMCell` argument, such as `variant`.
+
+    Call arguments:
+        sequences: A 3D tensor `(batch, timesteps, features)`.
+        initial_state: List of the initial `[h, c]`, each `(batch, units)`.
+            `None` means zeros (or the stored states if `stateful`).
+        mask: Boolean tensor `(batch, timesteps)`; `False` skips a step.
+        training: Whether dropout is applied.
+
+    Example:
+
+    >>> layer = SimpleLSTM(4, return_sequences=True, return_state=True)
+    >>> outputs, h, c = layer(np.ones((2, 7, 3), "float32"))
+    >>> outputs.shape, h.shape, c.shape
+    ((2, 7, 4), (2, 4), (2, 4))
+    >>> layer.last_loop, layer.fast_path_reason()
+    ('fused', None)
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        zero_output_for_mask: bool = False,
+        use_cudnn="auto",
+        use_fused: bool = True,
+        **kwargs,
+    ):
+        for name, value in (
+            ("return_sequences", return_sequences),
+            ("return_state", return_state),
+            ("go_backwards", go_backwards),
+            ("stateful", stateful),
+            ("unroll", unroll),
+            ("zero_output_for_mask", zero_output_for_mask),
+            ("use_fused", use_fused),
+        ):
+            _check_bool(name, value)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(
+                "Expected `use_cudnn` to be one of 'auto', True, False. "
+                f"Received: use_cudnn={use_cudnn!r}"
+            )
+        layer_kwargs = {k: v for k, v in kwargs.items() if k in _LAYER_KWARGS}
+        cell_kwargs = {k: v for k, v in kwargs.items() if k not in _LAYER_KWARGS}
+        cell = SimpleLSTMCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=layer_kwargs.get("dtype"),
+            trainable=layer_kwargs.get("trainable", True),
+            name="simple_lstm_cell",
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            zero_output_for_mask=zero_output_for_mask,
+            activity_regularizer=activity_regularizer,
+            **layer_kwargs,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+        self.use_cudnn = use_cudnn
+        self.use_fused = use_fused
+        self.last_loop: str | None = None
+        if (
+            keras.backend.backend() == "tensorflow"
+            and use_cudnn in ("auto", True)
+            and self.cudnn_reason() is None
+        ):
+            # cuDNN ops cannot be compiled with XLA.
+            self.supports_jit = False
+
+    def fast_path_reason(self, training: bool = False) -> str | None:
+        """Why the generic `keras.layers.RNN` loop would run, or `None` when a
+        fast loop (cuDNN or fused) runs."""
+        backend = keras.backend.backend()
+        variant = getattr(self.cell, "variant", "standard")
+        if not self.use_fused:
+            return "use_fused=False"
+        if backend not in ("tensorflow", "jax"):
+            return f"the fused loop supports TensorFlow and JAX; backend={backend!r}"
+        if variant != "standard":
+            return f"the fused loop computes the standard LSTM; variant={variant!r}"
+        compute_dtype = self.cell.compute_dtype
+        if compute_dtype not in _FUSED_DTYPES or self.cell.variable_dtype != compute_dtype:
+            return (
+                "the fused loop computes in float32 or float64 with weights of "
+                f"the same dtype; compute dtype={compute_dtype!r}, variable "
+                f"dtype={self.cell.variable_dtype!r}"
+            )
+        if training and self.cell.recurrent_dropout > 0.0:
+            return (
+                "recurrent dropout acts inside the loop; "
+                f"recurrent_dropout={self.cell.recurrent_dropout}"
+            )
+        return None
+
+    def cudnn_reason(self, training: bool = False, masked: bool = False) -> str | None:
+        """Why cuDNN would not run, or `None` when it does (on a GPU; a mask
+        must also be right-padded, which is checked on the data)."""
+        cell = self.cell
+        if self.use_cudnn is False:
+            return "use_cudnn=False"
+        if getattr(cell, "variant", "standard") != "standard":
+            return f"cuDNN computes the standard LSTM; variant={cell.variant!r}"
+        if cell.activation is not activations.tanh:
+            return "cuDNN needs activation='tanh'"
+        if cell.recurrent_activation is not activations.sigmoid:
+            return "cuDNN needs recurrent_activation='sigmoid'"
+        if not cell.use_bias:
+            return "cuDNN needs use_bias=True"
+        if self.unroll:
+            return "cuDNN does not unroll; unroll=True"
+        if training and cell.recurrent_dropout > 0.0:
+            return f"cuDNN has no recurrent dropout; recurrent_dropout={cell.recurrent_dropout}"
+        if masked and self.zero_output_for_mask != self.return_sequences:
+            return (
+                "with a mask, cuDNN outputs zeros at padded steps; it needs "
+                "zero_output_for_mask == return_sequences"
+            )
+        if not _gpu_available():
+            return "no GPU is visible"
+        return None
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        training = bool(training)
+        if self.fast_path_reason(training) is None:
+            if self.use_cudnn in ("auto", True) and (
+                self.cudnn_reason(training, masked=mask is not None) is None
+            ):
+                try:
+                    result = self._cudnn_loop(sequences, initial_state, mask, training)
+                except NotImplementedError:
+                    logger.debug("cuDNN is not available here; running the fused loop")
+                else:
+                    self.last_loop = "cudnn"
+                    return result
+            if self.use_cudnn is True:
+                raise ValueError(
+                    "use_cudnn=True, but cuDNN cannot run this layer: "
+                    f"{self.cudnn_reason(training, masked=mask is not None)}. "
+                    "Pass use_cudnn='auto' to fall back to the fused loop. "
+                    f"Received: use_cudnn={self.use_cudnn}"
+                )
+            self.last_loop = "fused"
+            return self._fused_loop(sequences, initial_state, mask, training)
+        if self.use_cudnn is True:
+            raise ValueError(
+                "use_cudnn=True, but cuDNN cannot run this layer: "
+                f"{self.fast_path_reason(training)}. Received: use_cudnn=True"
+            )
+        self.last_loop = "generic"
+        return super().inner_loop(sequences, initial_state, mask, training=training)
+
+    def _dropped_inputs(self, sequences, training):
+        """Inputs times the cell's dropout mask, the same mask at every step."""
+        if not (training and self.cell.dropout > 0.0):
+            return sequences
+        dp_mask = self.cell.get_dropout_mask(sequences[:, 0, :])  # (B, D)
+        return sequences * ops.expand_dims(dp_mask, axis=1)
+
+    def _fused_loop(self, sequences, initial_state, mask, training):
+        cell = self.cell
+        x = ops.transpose(self._dropped_inputs(sequences, training), (1, 0, 2))
+        if mask is not None:
+            mask = ops.expand_dims(ops.transpose(ops.cast(mask, "bool")), -1)
+        if self.go_backwards:
+            x = ops.flip(x, axis=0)  # (T, B, D)
+            mask = None if mask is None else ops.flip(mask, axis=0)  # (T, B, 1)
+        bias = cell.bias if cell.use_bias else ops.zeros((4 * cell.units,), x.dtype)
+        outputs, h, c = _fast_lstm.fused_lstm(
+            x,
+            ops.convert_to_tensor(cell.kernel),
+            ops.convert_to_tensor(cell.recurrent_kernel),
+            ops.convert_to_tensor(bias),
+            initial_state[0],
+            initial_state[1],
+            mask,
+            self._loop_config(),
+        )
+        if self.return_sequences:
+            last_output = outputs[-1]
+            outputs = ops.transpose(outputs, (1, 0, 2))  # (B, T, H)
+        else:
+            last_output = outputs
+            outputs = ops.expand_dims(outputs, axis=1)  # (B, 1, H)
+        return last_output, outputs, [h, c]
+
+    def _loop_config(self) -> _fast_lstm.LoopConfig:
+        cell = self.cell
+        manual = _fast_lstm.has_derivative(cell.activation) and _fast_lstm.has_derivative(
+            cell.recurrent_activation
+        )
+        return _fast_lstm.LoopConfig(
+            sigma_g=cell.recurrent_activation,
+            sigma_c=cell.activation,
+            use_bias=cell.use_bias,
+            zero_output_for_mask=self.zero_output_for_mask,
+            masked_output_repeats_state=keras.backend.backend() == "jax",
+            return_sequences=self.return_sequences,
+            unroll=self.unroll,
+            manual_gradient=manual,
+            # XLA removes most of the per-step cost of small ops on CPU; it
+            # cannot differentiate the loop, so only with the manual gradient.
+            jit=manual,
+        )
+
+    def _cudnn_loop(self, sequences, initial_state, mask, training):
+        cell = self.cell
+
+        def run():
+            return keras_backend.lstm(
+                self._dropped_inputs(sequences, training),
+                initial_state[0],
+                initial_state[1],
+                mask,
+                kernel=cell.kernel,
+                recurrent_kernel=cell.recurrent_kernel,
+                bias=cell.bias,
+                activation=cell.activation,
+                recurrent_activation=cell.recurrent_activation,
+                return_sequences=self.return_sequences,
+                go_backwards=self.go_backwards,
+                unroll=self.unroll,
+            )
+
+        if mask is None or keras.backend.backend() != "tensorflow":
+            return run()
+        # cuDNN reads a mask as sequence lengths: any other mask takes the
+        # fused loop, decided on the data.
+        import tensorflow as tf
+
+        present = tf.cast(mask, "bool")
+        lengths = tf.reduce_sum(tf.cast(present, "int32"), axis=1)
+        right_padded = tf.reduce_all(
+            tf.equal(present, tf.sequence_mask(lengths, maxlen=tf.shape(mask)[1]))
+        )
+        usable = tf.logical_and(right_padded, tf.reduce_all(lengths > 0))
+        return tf.cond(
+            usable,
+            run,
+            lambda: self._fused_loop(sequences, initial_state, mask, training),
+        )
+
+    @property
+    def units(self):
+        return self.cell.units
+
+    @property
+    def activation(self):
+        return self.cell.activation
+
+    @property
+    def recurrent_activation(self):
+        return self.cell.recurrent_activation
+
+    @property
+    def use_bias(self):
+        return self.cell.use_bias
+
+    @property
+    def unit_forget_bias(self):
+        return self.cell.unit_forget_bias
+
+    @property
+    def kernel_initializer(self):
+        return self.cell.kernel_initializer
+
+    @property
+    def recurrent_initializer(self):
+        return self.cell.recurrent_initializer
+
+    @property
+    def bias_initializer(self):
+        return self.cell.bias_initializer
+
+    @property
+    def kernel_regularizer(self):
+        return self.cell.kernel_regularizer
+
+    @property
+    def recurrent_regularizer(self):
+        return self.cell.recurrent_regularizer
+
+    @property
+    def bias_regularizer(self):
+        return self.cell.bias_regularizer
+
+    @property
+    def kernel_constraint(self):
+        return self.cell.kernel_constraint
+
+    @property
+    def recurrent_constraint(self):
+        return self.cell.recurrent_constraint
+
+    @property
+    def bias_constraint(self):
+        return self.cell.bias_constraint
+
+    @property
+    def dropout(self):
+        return self.cell.dropout
+
+    @property
+    def recurrent_dropout(self):
+        return self.cell.recurrent_dropout
+
+    @property
+    def seed(self):
+        return self.cell.seed
+
+    @property
+    def variant(self):
+        return getattr(self.cell, "variant", "standard")
+
+    def get_config(self):
+        cell_config = {
+            k: v for k, v in self.cell.get_config().items() if k not in _BASE_CONFIG_KEYS
+        }
+        config = super().get_config()
+        del config["cell"]
+        return {
+            **config,
+            **cell_config,
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "use_cudnn": self.use_cudnn,
+            "use_fused": self.use_fused,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,462 @@
+"""SimpleLSTM equals RNN(SimpleLSTMCell) and keras.layers.LSTM, on every loop it takes."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import backend_is
+
+from keras_lstm_cell import _fast_lstm
+from keras_lstm_cell import simple_lstm
+from keras_lstm_cell.simple_lstm import SimpleLSTM
+from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+from keras_lstm_cell.verify import GRID
+from keras_lstm_cell.verify import TOLERANCE
+from keras_lstm_cell.verify import UNITS
+from keras_lstm_cell.verify import build_model
+from keras_lstm_cell.verify import builtin_lstm
+from keras_lstm_cell.verify import make_inputs
+from keras_lstm_cell.verify import our_rnn
+from keras_lstm_cell.verify import outputs_and_gradients
+from keras_lstm_cell.verify import reference_tolerance
+
+
+def _np(values):
+    return [keras.ops.convert_to_numpy(v) for v in keras.tree.flatten(values)]
+
+
+def _max_diff(a, b):
+    assert len(a) == len(b)
+    return max(float(np.max(np.abs(np.asarray(u) - np.asarray(v)))) for u, v in zip(a, b))
+
+
+def _skip_float64_without_x64(dtype):
+    if dtype == "float64" and backend_is("jax"):
+        import jax
+
+        if not jax.config.jax_enable_x64:
+            pytest.skip("float64 on JAX needs JAX_ENABLE_X64=1")
+
+
+def _transfer(source, *targets, x, **call_kwargs):
+    source(x, **call_kwargs)
+    for target in targets:
+        target(x, **call_kwargs)
+        target.set_weights(source.get_weights())
+
+
+# Parity over the cell's grid.
+
+
+@pytest.mark.parametrize("config", GRID, ids=[c.name for c in GRID])
+def test_outputs_and_gradients_equal_rnn_cell_and_builtin(config):
+    _skip_float64_without_x64(config.dtype)
+    keras.utils.set_random_seed(0)
+    builtin = build_model(builtin_lstm(config), config)
+    rnn = build_model(our_rnn(config), config)
+    layer = SimpleLSTM(UNITS, **config.cell, **config.rnn, dtype=config.dtype)
+    ours = build_model(layer, config)
+    rnn.set_weights(builtin.get_weights())
+    ours.set_weights(builtin.get_weights())
+    batches = [make_inputs(config, 0)]
+    if config.rnn.get("stateful"):  # the state carries into a second batch
+        batches.append(make_inputs(config, 1))
+    tolerance = TOLERANCE[config.dtype]
+    if config.dtype == "float64" and backend_is("jax"):
+        tolerance = reference_tolerance()  # JAX's float64 tanh is float32-accurate
+    for x in batches:
+        out_ours, grad_ours = outputs_and_gradients(ours, x)
+        for reference in (rnn, builtin):
+            out_ref, grad_ref = outputs_and_gradients(reference, x)
+            assert _max_diff(out_ours, out_ref) <= tolerance
+            assert _max_diff(grad_ours, grad_ref) <= tolerance
+    assert layer.last_loop == "fused"
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+def test_initial_state_with_leading_masked_steps_equal_rnn_cell(go_backwards, zero_output_for_mask):
+    # Masked first steps are where TensorFlow's and JAX's RNN loops differ
+    # (previous output or previous state); the fused loop follows each.
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 5, 2)).astype("float32")
+    h0, c0 = (rng.normal(size=(3, 4)).astype("float32") for _ in range(2))
+    mask = np.array([[0, 0, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 1, 0, 1]], bool)
+    options = dict(
+        return_sequences=True,
+        return_state=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=zero_output_for_mask,
+    )
+    rnn = keras.layers.RNN(SimpleLSTMCell(4), **options)
+    ours = SimpleLSTM(4, **options)
+    kwargs = dict(initial_state=[h0, c0], mask=mask)
+    _transfer(rnn, ours, x=x, **kwargs)
+    assert _max_diff(_np(ours(x, **kwargs)), _np(rnn(x, **kwargs))) <= 1e-6
+    assert ours.last_loop == "fused"
+
+
+def test_variable_length_input_equals_rnn_cell():
+    inputs = keras.Input((None, 3))
+    rnn = keras.Model(inputs, keras.layers.RNN(SimpleLSTMCell(4), return_sequences=True)(inputs))
+    layer = SimpleLSTM(4, return_sequences=True)
+    ours = keras.Model(inputs, layer(inputs))
+    ours.set_weights(rnn.get_weights())
+    for steps in (3, 7):
+        x = np.random.default_rng(steps).normal(size=(2, steps, 3)).astype("float32")
+        np.testing.assert_allclose(_np(ours(x))[0], _np(rnn(x))[0], atol=1e-6, rtol=0)
+    assert layer.last_loop == "fused"
+
+
+@pytest.mark.parametrize(
+    "activation, recurrent_activation",
+    [("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("linear", "tanh")],
+)
+def test_other_activations_equal_builtin(activation, recurrent_activation):
+    # relu and hard_sigmoid are differentiated automatically, linear and tanh
+    # by the hand-written pass; all on the fused loop. Linear cells grow
+    # large values, so the tolerance is relative to their size.
+    kwargs = dict(activation=activation, recurrent_activation=recurrent_activation)
+    x = np.random.default_rng(3).normal(size=(3, 6, 2)).astype("float32")
+    builtin = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4, **kwargs)])
+    layer = SimpleLSTM(4, **kwargs)
+    ours = keras.Sequential([keras.Input((6, 2)), layer])
+    ours.set_weights(builtin.get_weights())
+    out_ours, grad_ours = outputs_and_gradients(ours, x)
+    out_ref, grad_ref = outputs_and_gradients(builtin, x)
+    scale = max(1.0, *(float(np.max(np.abs(g))) for g in grad_ref))
+    assert _max_diff(out_ours, out_ref) <= 1e-6
+    assert _max_diff(grad_ours, grad_ref) <= 1e-6 * scale
+    assert layer.last_loop == "fused"
+
+
+def test_one_training_step_equals_rnn_cell():
+    """`fit` with Adam and clipping moves both layers' weights alike."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(16, 6, 3)).astype("float32")
+    y = rng.normal(size=(16, 1)).astype("float32")
+    models = []
+    for layer in (keras.layers.RNN(SimpleLSTMCell(5)), SimpleLSTM(5)):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((6, 3)), layer, keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.01, global_clipnorm=1.0), "mse")
+        models.append(model)
+    models[1].set_weights(models[0].get_weights())
+    for model in models:
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+
+
+# The hand-written backward pass against automatic differentiation.
+
+
+def _kernel_gradients(config, args, cotangents):
+    """Outputs of `fused_lstm` and the gradients of <outputs, cotangents>
+    with respect to x, W, U, b, h0, c0."""
+    x, kernel, recurrent, bias, h0, c0, mask = args
+    if backend_is("tensorflow"):
+        import tensorflow as tf
+
+        diff = [tf.constant(v) for v in (x, kernel, recurrent, bias, h0, c0)]
+        with tf.GradientTape() as tape:
+            tape.watch(diff)
+            outputs = _fast_lstm.fused_lstm(*diff, mask, config)
+            loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, cotangents))
+        grads = tape.gradient(loss, diff)
+    else:
+        import jax
+
+        def loss_fn(*diff):
+            outputs = _fast_lstm.fused_lstm(*diff, mask, config)
+            return sum((o * w).sum() for o, w in zip(outputs, cotangents)), outputs
+
+        (_, outputs), grads = jax.value_and_grad(loss_fn, argnums=tuple(range(6)), has_aux=True)(
+            x, kernel, recurrent, bias, h0, c0
+        )
+    return _np(outputs), _np(grads)
+
+
+# (masked, zero_output_for_mask, masked_output_repeats_state)
+MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), (True, False, True)]
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize(
+    "masked, zero_output_for_mask, masked_output_repeats_state",
+    MASK_CASES,
+    ids=["no mask", "mask", "mask + zero output", "mask + output repeats state"],
+)
+def test_manual_gradient_equals_autodiff(
+    masked, return_sequences, zero_output_for_mask, masked_output_repeats_state
+):
+    steps, batch, features, units = 5, 3, 2, 4
+    rng = np.random.default_rng(5)
+    args = [
+        rng.normal(size=(steps, batch, features)),
+        rng.normal(size=(features, 4 * units)),
+        rng.normal(size=(units, 4 * units)) * 0.5,
+        rng.normal(size=(4 * units,)),
+        rng.normal(size=(batch, units)),
+        rng.normal(size=(batch, units)),
+    ]
+    args = [a.astype("float32") for a in args]
+    mask = rng.random(size=(steps, batch, 1)) > 0.4 if masked else None
+    out_shape = (steps, batch, units) if return_sequences else (batch, units)
+    shapes = (out_shape, (batch, units), (batch, units))  # outputs, h_T, c_T
+    cotangents = [rng.normal(size=s).astype("float32") for s in shapes]
+    config = _fast_lstm.LoopConfig(
+        sigma_g=keras.activations.sigmoid,
+        sigma_c=keras.activations.tanh,
+        use_bias=True,
+        zero_output_for_mask=zero_output_for_mask,
+        masked_output_repeats_state=masked_output_repeats_state,
+        return_sequences=return_sequences,
+        unroll=False,
+        manual_gradient=True,
+        jit=True,
+    )
+    autodiff = config._replace(manual_gradient=False, jit=False)
+    out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents)
+    out_auto, grad_auto = _kernel_gradients(autodiff, [*args, mask], cotangents)
+    assert _max_diff(out_manual, out_auto) <= 1e-6
+    for g_manual, g_auto in zip(grad_manual, grad_auto):
+        np.testing.assert_allclose(g_manual, g_auto, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "activation, known",
+    [("sigmoid", True), ("tanh", True), ("linear", True), ("relu", False), ("hard_sigmoid", False)],
+)
+def test_hand_written_derivatives_cover_smooth_activations(activation, known):
+    assert _fast_lstm.has_derivative(keras.activations.get(activation)) is known
+
+
+# Which loop runs.
+
+
+def test_default_layer_takes_the_fused_loop():
+    layer = SimpleLSTM(3)
+    assert layer.fast_path_reason() is None
+    assert layer.last_loop is None
+    layer(np.ones((2, 4, 3), "float32"))
+    assert layer.last_loop == "fused"
+
+
+@pytest.mark.parametrize("variant", ["peephole", "diagonal_peephole", "layer_norm", "coupled"])
+def test_cell_variants_fall_back_to_the_generic_loop(variant):
+    x = np.random.default_rng(6).normal(size=(2, 5, 3)).astype("float32")
+    layer = SimpleLSTM(4, variant=variant, return_sequences=True)
+    rnn = keras.layers.RNN(SimpleLSTMCell(4, variant=variant), return_sequences=True)
+    _transfer(rnn, layer, x=x)
+    assert layer.variant == variant
+    assert variant in layer.fast_path_reason()
+    np.testing.assert_array_equal(_np(layer(x))[0], _np(rnn(x))[0])
+    assert layer.last_loop == "generic"
+
+
+def test_recurrent_dropout_runs_the_generic_loop_in_training_only():
+    x = np.random.default_rng(7).normal(size=(3, 5, 2)).astype("float32")
+    rates = dict(dropout=0.2, recurrent_dropout=0.3, seed=3)
+    layer = SimpleLSTM(4, return_sequences=True, **rates)
+    rnn = keras.layers.RNN(SimpleLSTMCell(4, **rates), return_sequences=True)
+    _transfer(rnn, layer, x=x)
+    assert "recurrent_dropout=0.3" in layer.fast_path_reason(training=True)
+    assert layer.fast_path_reason(training=False) is None
+    np.testing.assert_allclose(
+        _np(layer(x, training=True))[0], _np(rnn(x, training=True))[0], atol=1e-6, rtol=0
+    )
+    assert layer.last_loop == "generic"
+    np.testing.assert_allclose(_np(layer(x))[0], _np(rnn(x))[0], atol=1e-6, rtol=0)
+    assert layer.last_loop == "fused"
+
+
+def test_input_dropout_on_the_fused_loop_uses_the_cells_seeded_mask():
+    x = np.random.default_rng(8).normal(size=(6, 5, 3)).astype("float32")
+    layer = SimpleLSTM(4, dropout=0.4, seed=11, return_sequences=True)
+    rnn = keras.layers.RNN(SimpleLSTMCell(4, dropout=0.4, seed=11), return_sequences=True)
+    builtin = keras.layers.LSTM(4, dropout=0.4, seed=11, return_sequences=True)
+    _transfer(builtin, rnn, layer, x=x)
+    dropped = _np(layer(x, training=True))[0]
+    assert layer.last_loop == "fused"
+    np.testing.assert_allclose(dropped, _np(rnn(x, training=True))[0], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(dropped, _np(builtin(x, training=True))[0], atol=1e-6, rtol=0)
+    assert np.max(np.abs(dropped - _np(layer(x))[0])) > 1e-3  # dropout did act
+
+
+def test_use_fused_false_runs_the_generic_loop():
+    layer = SimpleLSTM(3, use_fused=False)
+    assert layer.fast_path_reason() == "use_fused=False"
+    layer(np.ones((2, 4, 3), "float32"))
+    assert layer.last_loop == "generic"
+
+
+def test_half_precision_runs_the_generic_loop():
+    keras.config.set_dtype_policy("mixed_float16")
+    x = np.random.default_rng(9).normal(size=(2, 5, 3)).astype("float32")
+    layer = SimpleLSTM(4)
+    rnn = keras.layers.RNN(SimpleLSTMCell(4))
+    _transfer(rnn, layer, x=x)
+    assert "float16" in layer.fast_path_reason()
+    np.testing.assert_array_equal(_np(layer(x))[0], _np(rnn(x))[0])
+    assert layer.last_loop == "generic"
+
+
+@pytest.mark.parametrize(
+    "kwargs, training, masked, reason",
+    [
+        ({}, False, False, None),
+        ({"use_cudnn": False}, False, False, "use_cudnn=False"),
+        ({"activation": "relu"}, False, False, "activation='tanh'"),
+        ({"recurrent_activation": "hard_sigmoid"}, False, False, "'sigmoid'"),
+        ({"use_bias": False}, False, False, "use_bias=True"),
+        ({"unroll": True}, False, False, "unroll=True"),
+        ({"recurrent_dropout": 0.2}, True, False, "recurrent_dropout=0.2"),
+        ({"recurrent_dropout": 0.2}, False, False, None),
+        ({"dropout": 0.2}, True, False, None),
+        ({"variant": "peephole"}, False, False, "variant='peephole'"),
+        ({}, False, True, None),
+        ({"return_sequences": True}, False, True, "zero_output_for_mask == return_sequences"),
+        ({"return_sequences": True, "zero_output_for_mask": True}, False, True, None),
+    ],
+)
+def test_cudnn_selection(monkeypatch, kwargs, training, masked, reason):
+    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    got = SimpleLSTM(3, **kwargs).cudnn_reason(training=training, masked=masked)
+    if reason is None:
+        assert got is None
+    else:
+        assert reason in got
+
+
+def test_cudnn_needs_a_gpu():
+    assert SimpleLSTM(3).cudnn_reason() == "no GPU is visible"
+
+
+def test_cudnn_unavailable_falls_back_to_the_fused_loop(monkeypatch):
+    # The backend's cuDNN function refuses to run without a GPU even when the
+    # layer believes one is there; the layer then takes the fused loop.
+    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    layer = SimpleLSTM(3)
+    layer(np.ones((2, 4, 3), "float32"))
+    assert layer.last_loop == "fused"
+
+
+def test_use_cudnn_true_without_cudnn_raises():
+    layer = SimpleLSTM(3, use_cudnn=True)
+    with pytest.raises(ValueError, match="use_cudnn=True"):
+        layer(np.ones((2, 4, 3), "float32"))
+
+
+# Weights, config and serialization.
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"use_bias": False},
+        {"variant": "peephole"},
+        {"variant": "layer_norm", "norm_epsilon": 0.01},
+    ],
+)
+def test_weights_and_config_match_rnn_cell(kwargs):
+    rnn = keras.layers.RNN(SimpleLSTMCell(4, **kwargs), return_sequences=True)
+    layer = SimpleLSTM(4, return_sequences=True, **kwargs)
+    x = np.ones((2, 3, 5), "float32")
+    rnn(x)
+    layer(x)
+    assert [(w.name, tuple(w.shape)) for w in layer.weights] == [
+        (w.name, tuple(w.shape)) for w in rnn.weights
+    ]
+    cell_config = {k: v for k, v in rnn.cell.get_config().items() if k != "name"}
+    ours_cell_config = {k: v for k, v in layer.cell.get_config().items() if k != "name"}
+    assert ours_cell_config == cell_config
+    config = layer.get_config()
+    for key, value in rnn.get_config().items():
+        if key not in ("cell", "name"):
+            assert config[key] == value, key
+    for key, value in cell_config.items():
+        if key not in ("trainable", "dtype"):
+            assert config[key] == value, key
+
+
+def test_config_round_trip():
+    layer = SimpleLSTM(
+        6,
+        activation="relu",
+        dropout=0.1,
+        seed=4,
+        go_backwards=True,
+        return_state=True,
+        kernel_regularizer="l2",
+        activity_regularizer="l1",
+        use_cudnn=False,
+        variant="coupled",
+        name="forecaster",
+    )
+    config = layer.get_config()
+    restored = SimpleLSTM.from_config(config)
+    assert restored.get_config() == config
+    assert restored.variant == "coupled"
+    assert restored.units == 6 and restored.go_backwards and restored.use_cudnn is False
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(again, SimpleLSTM)
+    assert again.get_config() == config
+
+
+def test_keras_file_save_and_load(tmp_path):
+    x = np.random.default_rng(10).normal(size=(2, 5, 3)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((5, 3)), SimpleLSTM(4, return_sequences=True), SimpleLSTM(2)]
+    )
+    expected = _np(model(x))[0]
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert isinstance(loaded.layers[0], SimpleLSTM)
+    np.testing.assert_array_equal(_np(loaded(x))[0], expected)
+
+
+def test_export(tmp_path):
+    import tensorflow as tf  # the exported artifact is a TensorFlow SavedModel
+
+    x = np.random.default_rng(11).normal(size=(2, 5, 3)).astype("float32")
+    model = keras.Sequential([keras.Input((5, 3)), SimpleLSTM(4)])
+    expected = _np(model(x))[0]
+    model.export(str(tmp_path / "exported"), verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "exported"))
+    np.testing.assert_allclose(reloaded.serve(x).numpy(), expected, atol=1e-6, rtol=0)
+
+
+def test_bidirectional_equals_builtin():
+    x = np.random.default_rng(12).normal(size=(2, 5, 3)).astype("float32")
+    builtin = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
+    ours = keras.layers.Bidirectional(SimpleLSTM(4, return_sequences=True))
+    _transfer(builtin, ours, x=x)
+    out_ours, grad_ours = outputs_and_gradients(keras.Sequential([keras.Input((5, 3)), ours]), x)
+    out_ref, grad_ref = outputs_and_gradients(keras.Sequential([keras.Input((5, 3)), builtin]), x)
+    assert out_ours[0].shape == (2, 5, 8)
+    assert _max_diff(out_ours, out_ref) <= 1e-6
+    assert _max_diff(grad_ours, grad_ref) <= 1e-6
+    assert ours.forward_layer.last_loop == ours.backward_layer.last_loop == "fused"
+
+
+# Bad arguments.
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"units": 0}, "units=0"),
+        ({"units": 3, "return_sequences": "yes"}, "return_sequences='yes'"),
+        ({"units": 3, "go_backwards": 1}, "go_backwards=1"),
+        ({"units": 3, "use_cudnn": "maybe"}, "use_cudnn='maybe'"),
+        ({"units": 3, "use_fused": None}, "use_fused=None"),
+        ({"units": 3, "dropout": 1.5}, "dropout=1.5"),
+        ({"units": 3, "variant": "gru"}, "variant='gru'"),
+        ({"units": 3, "colour": "blue"}, "colour"),
+    ],
+)
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SimpleLSTM(**kwargs)
