@@ -51,7 +51,9 @@ def test_build_model_passes_cell_kwargs():
 
 
 def test_build_model_rejects_unknown_layer():
-    with pytest.raises(ValueError, match=r"`layer` to be one of rnn. Received: layer='gru'"):
+    with pytest.raises(
+        ValueError, match=r"`layer` to be one of rnn, simple_lstm. Received: layer='gru'"
+    ):
         forecasting.build_model(7, 1, layer="gru")
 
 
