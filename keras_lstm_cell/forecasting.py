@@ -197,21 +197,52 @@ def _check_resume(logdir: str, config: ForecastConfig, resume: bool) -> int:
     return epoch or 0
 
 
-def _truncate_history(logdir: str, epochs: int) -> float | None:
-    """Keeps the first `epochs` rows of history.csv; returns their best val_loss.
+def _truncate_history(logdir: str, epochs: int) -> list[float]:
+    """Keeps the first `epochs` rows of history.csv; returns their val_loss.
 
     A run killed after an epoch was logged but before it was backed up runs
     that epoch again, so its row is dropped here.
     """
     path = os.path.join(logdir, HISTORY)
     if not os.path.isfile(path):
-        return None
+        return []
     frame = pd.read_csv(path)
     frame = frame[frame["epoch"] < epochs]
     write_bytes_atomic(path, frame.to_csv(index=False).encode("utf-8"))
-    if frame.empty or "val_loss" not in frame:
-        return None
-    return float(frame["val_loss"].min())
+    if "val_loss" not in frame:
+        return []
+    return [float(v) for v in frame["val_loss"]]
+
+
+def early_stopping_state(val_losses) -> tuple[float | None, int]:
+    """`(best, wait)` of `keras.callbacks.EarlyStopping(monitor="val_loss")`
+    (no `min_delta`, `baseline` or `start_from_epoch`) after these epochs: the
+    lowest loss and the number of epochs since it was first reached."""
+    best, wait = None, 0
+    for loss in val_losses:
+        wait += 1
+        if best is None or loss < best:
+            best, wait = loss, 0
+    return best, wait
+
+
+class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` that goes on counting from the epochs before a resume.
+
+    `keras.callbacks.BackupAndRestore` restores the weights, the optimizer and
+    the epoch, but `EarlyStopping` starts afresh in `on_train_begin`; this
+    callback then takes the best loss and the epochs without improvement from
+    the interrupted run's history, so a resumed run stops where an
+    uninterrupted one would have.
+    """
+
+    def __init__(self, prior_val_losses=(), **kwargs):
+        super().__init__(**kwargs)
+        self._prior = early_stopping_state(prior_val_losses)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best, self.wait = self._prior
 
 
 def _shown(path: str | None) -> str | None:
@@ -304,8 +335,9 @@ def export_metadata(run_record: dict, data: ForecastData, forecaster: keras.Mode
     }
 
 
-def _standard_callbacks(config: ForecastConfig, logdir: str, prior_best: float | None) -> list:
+def _standard_callbacks(config: ForecastConfig, logdir: str, prior_val_losses: list) -> list:
     """Backup per epoch, best checkpoint, early stopping and Keras's TensorBoard."""
+    prior_best = min((v for v in prior_val_losses if np.isfinite(v)), default=None)
     return [
         # First, so that it restores weights and the epoch before the others start.
         keras.callbacks.BackupAndRestore(os.path.join(logdir, BACKUP_DIR), double_checkpoint=True),
@@ -317,8 +349,11 @@ def _standard_callbacks(config: ForecastConfig, logdir: str, prior_best: float |
             # After a resume, only an epoch better than all earlier ones replaces it.
             initial_value_threshold=prior_best,
         ),
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True
+        ResumedEarlyStopping(
+            prior_val_losses,
+            monitor="val_loss",
+            patience=config.patience,
+            restore_best_weights=True,
         ),
         keras.callbacks.TensorBoard(logdir, histogram_freq=1, write_graph=False),
     ]
@@ -376,7 +411,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     os.makedirs(logdir, exist_ok=True)
     best_path = os.path.join(logdir, BEST_WEIGHTS)
-    prior_best = _truncate_history(logdir, initial_epoch) if resume else None
+    prior_val_losses = _truncate_history(logdir, initial_epoch) if resume else []
     record = {
         "status": "training",
         "config": config.to_dict(),
@@ -415,7 +450,7 @@ def train(
             probe = x_val[:GATE_PROBE_SIZE]  # fixed, so epochs are comparable
             gate_callbacks.append(GateMonitor(probe, os.path.join(logdir, GATES_DIR)))
         all_callbacks = [
-            *_standard_callbacks(config, logdir, prior_best),
+            *_standard_callbacks(config, logdir, prior_val_losses),
             csv_logger,
             metrics_callback,
             *gate_callbacks,

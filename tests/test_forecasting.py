@@ -8,6 +8,7 @@ import os
 import keras
 import matplotlib.image
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -215,6 +216,48 @@ def test_resume_continues_the_epoch_count(small_series, tmp_path):
     assert not os.path.exists(logdir / "backup")
     with pytest.raises(ValueError, match="which finished"):
         forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "val_losses",
+    [
+        [],
+        [0.5],
+        [0.5, 0.4, 0.45, 0.41],
+        [0.3, 0.3, 0.2, 0.2, 0.2],
+        [1.0, 0.9, 0.95, 0.8, 0.85, 0.9],
+    ],
+)
+def test_early_stopping_state_matches_keras(val_losses):
+    # Keras's own callback, fed the same epochs, is the reference.
+    reference = keras.callbacks.EarlyStopping(monitor="val_loss", patience=100)
+    reference.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    reference.on_train_begin()
+    for epoch, loss in enumerate(val_losses):
+        reference.on_epoch_end(epoch, {"val_loss": loss})
+    assert forecasting.early_stopping_state(val_losses) == (reference.best, reference.wait)
+
+
+def test_resume_keeps_the_early_stopping_count(small_series, tmp_path):
+    config = tiny(epochs=10, patience=2)
+    logdir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="stopped after epoch 1"):
+        forecasting.train(
+            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(1)], verbose=0
+        )
+    # Epoch 0 was the best and epoch 1 did not improve on it: one epoch of the
+    # patience of 2 is spent, so the first resumed epoch that does not beat
+    # 1e-12 ends the run.
+    history = pd.read_csv(logdir / "history.csv")
+    history["val_loss"] = [1e-12, 1.0]
+    history.to_csv(logdir / "history.csv", index=False)
+    callback = forecasting.ResumedEarlyStopping([1e-12, 1.0], monitor="val_loss", patience=2)
+    callback.on_train_begin()
+    assert (callback.best, callback.wait) == (1e-12, 1)
+
+    run = forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
+    assert run.history["epoch"] == [0, 1, 2]
+    assert run.record["training"]["epochs_run"] == 3
 
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the message shown when no GPU is present")
