@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import time
 
 import keras
@@ -152,12 +153,40 @@ def read_history(logdir) -> dict:
     return {c: frame[c].tolist() for c in frame.columns}
 
 
+def _read_backup_epoch(path: str) -> int | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return int(json.load(f)["epoch"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def _backup_epoch(logdir: str) -> int | None:
-    path = os.path.join(logdir, BACKUP_DIR, "training_metadata.json")
+    """The epoch `keras.callbacks.BackupAndRestore` resumes from, or `None`.
+
+    A run killed while the backup's metadata was being rewritten leaves it
+    unreadable; then the previous backup (`double_checkpoint=True` keeps one)
+    replaces the current one, as Keras itself does for unreadable weights.
+    """
+    backup = os.path.join(logdir, BACKUP_DIR)
+    path = os.path.join(backup, "training_metadata.json")
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8") as f:
-        return int(json.load(f)["epoch"])
+    epoch = _read_backup_epoch(path)
+    if epoch is not None:
+        return epoch
+    weights = os.path.join(backup, "latest.weights.h5")
+    if os.path.isfile(path + ".bkp") and os.path.isfile(weights + ".bkp"):
+        epoch = _read_backup_epoch(path + ".bkp")
+        if epoch is not None:
+            shutil.copyfile(weights + ".bkp", weights)
+            shutil.copyfile(path + ".bkp", path)
+            return epoch
+    raise ValueError(
+        f"Expected a readable training backup in {backup!r}. Received: an "
+        f"unreadable {os.path.basename(path)} and no usable previous backup; "
+        "train a new run instead"
+    )
 
 
 def _check_resume(logdir: str, config: ForecastConfig, resume: bool) -> int:

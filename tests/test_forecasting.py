@@ -218,6 +218,34 @@ def test_resume_continues_the_epoch_count(small_series, tmp_path):
         forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
 
 
+def test_resume_after_a_kill_during_the_backup_write(small_series, tmp_path):
+    config = tiny(epochs=5, patience=10)
+    logdir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="stopped after epoch 2"):
+        forecasting.train(
+            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(2)], verbose=0
+        )
+    # As if killed right after BackupAndRestore opened its metadata for writing.
+    (logdir / "backup" / "training_metadata.json").write_text("")
+    run = forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
+    assert run.record["training"]["resumed_from_epoch"] == 2  # the previous backup
+    assert run.history["epoch"] == [0, 1, 2, 3, 4]
+
+
+def test_resume_without_a_usable_backup_says_so(small_series, tmp_path):
+    config = tiny(epochs=5, patience=10)
+    logdir = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="stopped after epoch 0"):
+        forecasting.train(
+            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(0)], verbose=0
+        )
+    (logdir / "backup" / "training_metadata.json").write_text("{")
+    before = sorted(p.name for p in logdir.iterdir())
+    with pytest.raises(ValueError, match=r"Expected a readable training backup .* Received: an "):
+        forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
+    assert sorted(p.name for p in logdir.iterdir()) == before
+
+
 @pytest.mark.parametrize(
     "val_losses",
     [
