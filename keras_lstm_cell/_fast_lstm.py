@@ -130,10 +130,6 @@ def fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config: LoopConf
 # Backend-independent loop bodies; `scan` is `jax.lax.scan` or `_tf_scan`.
 
 
-def _identity(x):
-    return x
-
-
 def _gate_values(z, c_prev, config):
     """`lstm_equations` on the fused pre-activations `z`, `(B, 4H)`.
 
@@ -144,7 +140,11 @@ def _gate_values(z, c_prev, config):
     cell = split_preactivations(config.sigma_c(z))
     activated = {k: cell[k] if k == "c" else gate[k] for k in GATE_ORDER}
     return lstm_equations(
-        activated, c_prev, sigma_g=_identity, sigma_c=_identity, sigma_h=config.sigma_c
+        activated,
+        c_prev,
+        sigma_g=activations.linear,
+        sigma_c=activations.linear,
+        sigma_h=config.sigma_c,
     )
 
 

@@ -192,13 +192,18 @@ class _StopAfter(keras.callbacks.Callback):
             raise RuntimeError(f"stopped after epoch {epoch}")
 
 
+def _interrupt_after(epoch, config, logdir, series):
+    """Trains until the end of `epoch`, then stops as a crash would."""
+    with pytest.raises(RuntimeError, match=f"stopped after epoch {epoch}"):
+        forecasting.train(
+            config, logdir=logdir, series=series, callbacks=[_StopAfter(epoch)], verbose=0
+        )
+
+
 def test_resume_continues_the_epoch_count(small_series, tmp_path):
     config = tiny(epochs=5, patience=10)
     logdir = tmp_path / "run"
-    with pytest.raises(RuntimeError, match="stopped after epoch 1"):
-        forecasting.train(
-            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(1)], verbose=0
-        )
+    _interrupt_after(1, config, logdir, small_series)
     assert forecasting.read_history(logdir)["epoch"] == [0, 1]
     assert forecasting.read_run_record(logdir)["status"] == "training"
     assert os.path.isdir(logdir / "backup")
@@ -221,10 +226,7 @@ def test_resume_continues_the_epoch_count(small_series, tmp_path):
 def test_resume_after_a_kill_during_the_backup_write(small_series, tmp_path):
     config = tiny(epochs=5, patience=10)
     logdir = tmp_path / "run"
-    with pytest.raises(RuntimeError, match="stopped after epoch 2"):
-        forecasting.train(
-            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(2)], verbose=0
-        )
+    _interrupt_after(2, config, logdir, small_series)
     # As if killed right after BackupAndRestore opened its metadata for writing.
     (logdir / "backup" / "training_metadata.json").write_text("")
     run = forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
@@ -235,10 +237,7 @@ def test_resume_after_a_kill_during_the_backup_write(small_series, tmp_path):
 def test_resume_without_a_usable_backup_says_so(small_series, tmp_path):
     config = tiny(epochs=5, patience=10)
     logdir = tmp_path / "run"
-    with pytest.raises(RuntimeError, match="stopped after epoch 0"):
-        forecasting.train(
-            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(0)], verbose=0
-        )
+    _interrupt_after(0, config, logdir, small_series)
     (logdir / "backup" / "training_metadata.json").write_text("{")
     before = sorted(p.name for p in logdir.iterdir())
     with pytest.raises(ValueError, match=r"Expected a readable training backup .* Received: an "):
@@ -269,10 +268,7 @@ def test_early_stopping_state_matches_keras(val_losses):
 def test_resume_keeps_the_early_stopping_count(small_series, tmp_path):
     config = tiny(epochs=10, patience=2)
     logdir = tmp_path / "run"
-    with pytest.raises(RuntimeError, match="stopped after epoch 1"):
-        forecasting.train(
-            config, logdir=logdir, series=small_series, callbacks=[_StopAfter(1)], verbose=0
-        )
+    _interrupt_after(1, config, logdir, small_series)
     # Epoch 0 was the best and epoch 1 did not improve on it: one epoch of the
     # patience of 2 is spent, so the first resumed epoch that does not beat
     # 1e-12 ends the run.
