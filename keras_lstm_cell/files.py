@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
 
 def check_writable_directory(path, argument: str) -> str:
@@ -103,3 +106,34 @@ def replace_directory(source, destination) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def interrupts_deferred(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Holds Ctrl-C and `kill` back until the block has finished.
+
+    A file that several writes make up (Keras's weights file, a backup's
+    weights and metadata) is never left half-written by an interrupt: a signal
+    that arrives inside the block is recorded and raised again, with the
+    handler that was in place before, once the block ends. Python runs signal
+    handlers in the main thread only, so elsewhere the block runs unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = {}
+    for signum in signals:
+        handler = signal.getsignal(signum)
+        # None: installed outside Python; SIG_IGN: nothing would happen anyway.
+        if handler is None or handler == signal.SIG_IGN:
+            continue
+        previous[signum] = handler
+        signal.signal(signum, lambda received, frame: caught.append(received))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)

@@ -28,6 +28,7 @@ from keras_lstm_cell.distribute import get_strategy
 from keras_lstm_cell.distribute import worker_path
 from keras_lstm_cell.export import export_forecaster
 from keras_lstm_cell.files import check_writable_directory
+from keras_lstm_cell.files import interrupts_deferred
 from keras_lstm_cell.files import write_bytes_atomic
 from keras_lstm_cell.files import write_json_atomic
 from keras_lstm_cell.forecast_config import ForecastConfig
@@ -364,13 +365,32 @@ def export_metadata(run_record: dict, data: ForecastData, forecaster: keras.Mode
     }
 
 
+class InterruptSafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` whose backup an interrupt cannot tear.
+
+    Ctrl-C or `kill` during the end-of-epoch backup used to leave the weights
+    file with some layers missing, which `--resume` then could not load. The
+    interrupt now waits until the weights and the metadata are both written.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        with interrupts_deferred():
+            super().on_epoch_end(epoch, logs)
+
+
+class InterruptSafeModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`keras.callbacks.ModelCheckpoint` whose file an interrupt cannot tear."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        with interrupts_deferred():
+            super().on_epoch_end(epoch, logs)
+
+
 def _standard_callbacks(config: ForecastConfig, logdir: str, prior_val_losses: list) -> list:
-    """Backup per epoch, best checkpoint, early stopping and Keras's TensorBoard."""
+    """Best checkpoint, early stopping and Keras's TensorBoard."""
     prior_best = min((v for v in prior_val_losses if np.isfinite(v)), default=None)
     return [
-        # First, so that it restores weights and the epoch before the others start.
-        keras.callbacks.BackupAndRestore(os.path.join(logdir, BACKUP_DIR), double_checkpoint=True),
-        keras.callbacks.ModelCheckpoint(
+        InterruptSafeModelCheckpoint(
             os.path.join(logdir, BEST_WEIGHTS),
             monitor="val_loss",
             save_best_only=True,
@@ -483,6 +503,11 @@ def train(
             csv_logger,
             metrics_callback,
             *gate_callbacks,
+            # Last of the run's own: an epoch is backed up only once its history
+            # row, checkpoint and logs are written, so a kill in between redoes
+            # it. No callback before it reads the weights in on_train_begin,
+            # where it restores them.
+            InterruptSafeBackupAndRestore(os.path.join(logdir, BACKUP_DIR), double_checkpoint=True),
             *callbacks,
         ]
         try:

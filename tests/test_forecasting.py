@@ -4,6 +4,7 @@ import dataclasses
 import io
 import json
 import os
+import signal
 
 import keras
 import matplotlib.image
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from keras_lstm_cell import forecasting
 from keras_lstm_cell.devices import resolve_device
+from keras_lstm_cell.files import interrupts_deferred
 from keras_lstm_cell.forecast_config import ForecastConfig
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 from keras_lstm_cell.timeseries import TimeSeries
@@ -232,6 +234,54 @@ def test_resume_after_a_kill_during_the_backup_write(small_series, tmp_path):
     run = forecasting.train(config, logdir=logdir, series=small_series, resume=True, verbose=0)
     assert run.record["training"]["resumed_from_epoch"] == 2  # the previous backup
     assert run.history["epoch"] == [0, 1, 2, 3, 4]
+
+
+def test_interrupts_deferred_raises_after_the_block():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("rest of the block")
+    assert done == ["rest of the block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _interrupted_backup(callback_class, directory, monkeypatch):
+    """Ctrl-C arrives while the backup's weights file is half-written."""
+    model = forecasting.build_model(window=5, n_features=1, horizon=1, units=4, layers=1)
+    model.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    callback = callback_class(str(directory), double_checkpoint=True)
+    callback.set_model(model)
+    dense = model.layers[-1]
+    save_dense = dense.save_own_variables
+
+    def save_with_interrupt(store):
+        os.kill(os.getpid(), signal.SIGINT)
+        save_dense(store)
+
+    monkeypatch.setattr(dense, "save_own_variables", save_with_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        callback.on_epoch_end(0)
+    return model
+
+
+def test_an_interrupt_cannot_tear_the_backup(tmp_path, monkeypatch):
+    model = _interrupted_backup(
+        forecasting.InterruptSafeBackupAndRestore, tmp_path / "safe", monkeypatch
+    )
+    metadata = json.loads((tmp_path / "safe" / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 1
+    restored = forecasting.build_model(window=5, n_features=1, horizon=1, units=4, layers=1)
+    restored.load_weights(tmp_path / "safe" / "latest.weights.h5")
+    for got, want in zip(restored.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+    # Keras's own callback, interrupted at the same point, leaves a file that cannot be loaded.
+    _interrupted_backup(keras.callbacks.BackupAndRestore, tmp_path / "plain", monkeypatch)
+    assert not (tmp_path / "plain" / "training_metadata.json").exists()
+    with pytest.raises((ValueError, UserWarning)):
+        restored.load_weights(tmp_path / "plain" / "latest.weights.h5")
 
 
 def test_resume_without_a_usable_backup_says_so(small_series, tmp_path):
