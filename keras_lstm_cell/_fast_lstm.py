@@ -131,11 +131,8 @@ def fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config: LoopConf
 
 
 def _gate_values(z, c_prev, config):
-    """`lstm_equations` on the fused pre-activations `z`, `(B, 4H)`.
-
-    Each activation runs over all four gates and the result is split: inside
-    XLA's loop one wide kernel runs about twice as fast as four narrow ones.
-    """
+    """`lstm_equations` on the fused pre-activations `z`, `(B, 4H)`, each
+    activation run over all four gates before the split (module docstring)."""
     gate = split_preactivations(config.sigma_g(z))
     cell = split_preactivations(config.sigma_c(z))
     activated = {k: cell[k] if k == "c" else gate[k] for k in GATE_ORDER}

@@ -365,7 +365,15 @@ def export_metadata(run_record: dict, data: ForecastData, forecaster: keras.Mode
     }
 
 
-class InterruptSafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+class _InterruptSafeSave:
+    """Makes a saving callback's end-of-epoch save wait out Ctrl-C and `kill`."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        with interrupts_deferred():
+            super().on_epoch_end(epoch, logs)
+
+
+class InterruptSafeBackupAndRestore(_InterruptSafeSave, keras.callbacks.BackupAndRestore):
     """`keras.callbacks.BackupAndRestore` whose backup an interrupt cannot tear.
 
     Ctrl-C or `kill` during the end-of-epoch backup used to leave the weights
@@ -373,17 +381,9 @@ class InterruptSafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     interrupt now waits until the weights and the metadata are both written.
     """
 
-    def on_epoch_end(self, epoch, logs=None):
-        with interrupts_deferred():
-            super().on_epoch_end(epoch, logs)
 
-
-class InterruptSafeModelCheckpoint(keras.callbacks.ModelCheckpoint):
+class InterruptSafeModelCheckpoint(_InterruptSafeSave, keras.callbacks.ModelCheckpoint):
     """`keras.callbacks.ModelCheckpoint` whose file an interrupt cannot tear."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        with interrupts_deferred():
-            super().on_epoch_end(epoch, logs)
 
 
 def _standard_callbacks(config: ForecastConfig, logdir: str, prior_val_losses: list) -> list:
