@@ -66,8 +66,10 @@ class SimpleLSTM(keras.layers.RNN):
        `lstm_equations`, and a hand-written backward pass through time whose
        weight gradients are single products over all steps (for the `tanh`,
        `sigmoid` and linear activations; others are differentiated
-       automatically). On TensorFlow both loops are compiled with XLA. Input
-       dropout uses the cell's seeded mask, one per sequence.
+       automatically). On TensorFlow both loops are compiled with XLA, and
+       outside training (`predict`, `evaluate`) the forward loop keeps no
+       gates for a backward pass; a gradient through such a call recomputes
+       them. Input dropout uses the cell's seeded mask, one per sequence.
     3. **Generic**: `keras.layers.RNN`'s loop over the cell, for everything
        else (another backend, a cell `variant`, recurrent dropout in training,
        a compute dtype other than float32/float64, or `use_fused=False`).
@@ -342,6 +344,7 @@ class SimpleLSTM(keras.layers.RNN):
             initial_state[1],
             mask,
             self._loop_config(),
+            training=training,
         )
         if self.return_sequences:
             last_output = outputs[-1]

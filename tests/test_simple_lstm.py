@@ -150,7 +150,7 @@ def test_one_training_step_equals_rnn_cell():
 # The hand-written backward pass against automatic differentiation.
 
 
-def _kernel_gradients(config, args, cotangents):
+def _kernel_gradients(config, args, cotangents, training=True):
     """Outputs of `fused_lstm` and the gradients of <outputs, cotangents>
     with respect to x, W, U, b, h0, c0."""
     x, kernel, recurrent, bias, h0, c0, mask = args
@@ -160,14 +160,14 @@ def _kernel_gradients(config, args, cotangents):
         diff = [tf.constant(v) for v in (x, kernel, recurrent, bias, h0, c0)]
         with tf.GradientTape() as tape:
             tape.watch(diff)
-            outputs = _fast_lstm.fused_lstm(*diff, mask, config)
+            outputs = _fast_lstm.fused_lstm(*diff, mask, config, training)
             loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, cotangents))
         grads = tape.gradient(loss, diff)
     else:
         import jax
 
         def loss_fn(*diff):
-            outputs = _fast_lstm.fused_lstm(*diff, mask, config)
+            outputs = _fast_lstm.fused_lstm(*diff, mask, config, training)
             return sum((o * w).sum() for o, w in zip(outputs, cotangents)), outputs
 
         (_, outputs), grads = jax.value_and_grad(loss_fn, argnums=tuple(range(6)), has_aux=True)(
@@ -180,6 +180,7 @@ def _kernel_gradients(config, args, cotangents):
 MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), (True, False, True)]
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["gates kept", "gates recomputed"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize(
     "masked, zero_output_for_mask, masked_output_repeats_state",
@@ -187,7 +188,7 @@ MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), 
     ids=["no mask", "mask", "mask + zero output", "mask + output repeats state"],
 )
 def test_manual_gradient_equals_autodiff(
-    masked, return_sequences, zero_output_for_mask, masked_output_repeats_state
+    masked, return_sequences, zero_output_for_mask, masked_output_repeats_state, training
 ):
     steps, batch, features, units = 5, 3, 2, 4
     rng = np.random.default_rng(5)
@@ -216,7 +217,7 @@ def test_manual_gradient_equals_autodiff(
         jit=True,
     )
     autodiff = config._replace(manual_gradient=False, jit=False)
-    out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents)
+    out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents, training)
     out_auto, grad_auto = _kernel_gradients(autodiff, [*args, mask], cotangents)
     assert _max_diff(out_manual, out_auto) <= 1e-6
     for g_manual, g_auto in zip(grad_manual, grad_auto):
