@@ -6,11 +6,11 @@ at that point is the "setup" column. The pipeline then runs and the process
 reports its peak resident set (`ru_maxrss`, kept by the kernel, so no peak is
 missed between samples):
 
-- `numpy windows`: `keras_lstm_cell.windows.make_windows`, every window
+- `numpy windows`: `keras_lstm_cell.forecast.windows.make_windows`, every window
   materialised as one `(N, WINDOW, FEATURES)` array;
 - `numpy windows + fit`: the same arrays given to `model.fit`, which copies
   them into tensors, for `FIT_STEPS` batches;
-- `tf.data stream`: `keras_lstm_cell.window_dataset.window_dataset`,
+- `tf.data stream`: `keras_lstm_cell.forecast.windows.window_dataset`,
   shuffled, iterated over one full epoch (every window once);
 - `tf.data stream + fit`: the same dataset given to `model.fit` for
   `FIT_STEPS` batches.
@@ -97,8 +97,8 @@ def child(pipeline: str, rows: int, features: int) -> dict:
     import keras
     import tensorflow as tf
 
-    from keras_lstm_cell.window_dataset import window_dataset
-    from keras_lstm_cell.windows import make_windows
+    from keras_lstm_cell.forecast.windows import make_windows
+    from keras_lstm_cell.forecast.windows import window_dataset
 
     keras.utils.set_random_seed(SEED)
     values = _series(rows, features)

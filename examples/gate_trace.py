@@ -16,7 +16,6 @@ gate over time to `gate_trace.png` (or the path given as the first argument).
 """
 
 import sys
-from importlib import resources
 
 import keras
 import matplotlib
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from keras_lstm_cell import SimpleLSTMCell
+from keras_lstm_cell.forecast.timeseries import default_dataset_path
 from keras_lstm_cell.gate_trace import trace
 
 matplotlib.use("Agg")  # draw to files only
@@ -44,7 +44,6 @@ ROWS = {  # column of the trace -> label of the printed table
 }
 
 # Part 2: a small forecaster.
-DATA_FILE = "seattle_weather.csv"  # shipped in keras_lstm_cell/data
 TARGET = "temp_max"  # forecast this column, from its own past
 WINDOW = 30  # days of history per sample
 TRAIN_FRACTION = 0.8  # the earliest 80% trains; the rest is for the trace
@@ -75,8 +74,7 @@ print()
 
 # --- Part 2 ---------------------------------------------------------------------
 keras.utils.set_random_seed(SEED)
-with resources.as_file(resources.files("keras_lstm_cell") / "data" / DATA_FILE) as path:
-    weather = pd.read_csv(path)
+weather = pd.read_csv(default_dataset_path())  # the Seattle data shipped with the package
 series = weather[TARGET].to_numpy("float32")
 split = int(len(series) * TRAIN_FRACTION)
 mean, std = series[:split].mean(), series[:split].std()  # from training data only

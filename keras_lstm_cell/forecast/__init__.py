@@ -1,0 +1,44 @@
+"""Forecasting with an LSTM: the application behind `keras-lstm-cell train`.
+
+Built on the package's layers, never the other way round. Its pieces, by
+concept: `config` (every setting), `timeseries` (reading a CSV), `windows`
+(`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
+`evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
+`callbacks`, `plotting`, `record` (run.json), `resume`, `files` (safe
+writes), `export` (SavedModel and forecast.json), `distribute`
+(`get_strategy`), `training` (`train`) and `cli`.
+"""
+
+from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.data import ForecastData
+from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.distribute import get_strategy
+from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
+from keras_lstm_cell.forecast.export import evaluate_export
+from keras_lstm_cell.forecast.export import load_export
+from keras_lstm_cell.forecast.export import next_forecast
+from keras_lstm_cell.forecast.model import Forecaster
+from keras_lstm_cell.forecast.model import build_model
+from keras_lstm_cell.forecast.timeseries import TimeSeries
+from keras_lstm_cell.forecast.training import ForecastRun
+from keras_lstm_cell.forecast.training import train
+from keras_lstm_cell.forecast.windows import make_windows
+from keras_lstm_cell.forecast.windows import window_dataset
+
+__all__ = [
+    "ForecastConfig",
+    "ForecastData",
+    "ForecastEvaluation",
+    "ForecastRun",
+    "Forecaster",
+    "TimeSeries",
+    "build_model",
+    "evaluate_export",
+    "get_strategy",
+    "load_export",
+    "make_windows",
+    "next_forecast",
+    "prepare_data",
+    "train",
+    "window_dataset",
+]

@@ -1,0 +1,420 @@
+"""`keras-lstm-cell`: train, evaluate and use an LSTM forecaster from the shell.
+
+    keras-lstm-cell train                       # embedded Seattle weather data
+    keras-lstm-cell train --csv btc.csv --target close --transform log_return
+    keras-lstm-cell predict --model saved_models/NAME [--csv new.csv]
+    keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv]
+
+Errors a user can cause end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import signal
+import sys
+import threading
+import time
+
+from keras_lstm_cell import _tf_startup
+from keras_lstm_cell.equations import VARIANTS
+from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import training
+from keras_lstm_cell.forecast.config import CLIP_OPTIONS
+from keras_lstm_cell.forecast.config import DEVICES
+from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
+from keras_lstm_cell.forecast.config import GAP_POLICIES
+from keras_lstm_cell.forecast.config import LAYERS
+from keras_lstm_cell.forecast.config import MISSING_POLICIES
+from keras_lstm_cell.forecast.config import STRATEGIES
+from keras_lstm_cell.forecast.config import TRANSFORMS
+from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.distribute import get_strategy
+from keras_lstm_cell.forecast.files import check_plain_name
+from keras_lstm_cell.forecast.record import TRAINED
+from keras_lstm_cell.forecast.record import read_history
+from keras_lstm_cell.forecast.record import read_run_record
+from keras_lstm_cell.forecast.resume import check_resumable
+from keras_lstm_cell.forecast.resume import latest_interrupted_run
+from keras_lstm_cell.forecast.timeseries import DEFAULT_DATASET
+
+PROG = "keras-lstm-cell"
+RUNS_DIR = "runs"
+MODELS_DIR = "saved_models"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage before an error; one line is enough.
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfig) -> None:
+    # Every setting defaults to None here: the ForecastConfig holds the
+    # defaults, and --resume can tell which flags were given.
+    data = train.add_argument_group("data")
+    data.add_argument("--csv", help="CSV file (default: embedded seattle_weather.csv)")
+    data.add_argument("--date-column", help="date column, case-insensitive (default: detected)")
+    data.add_argument("--target", help="column to forecast (default: temp_max / close)")
+    data.add_argument("--features", type=_comma_list, help="extra input columns, COL,COL")
+    data.add_argument("--unit", help="unit of the target, for the plot (e.g. USD)")
+    data.add_argument(
+        "--duplicates", choices=DUPLICATE_POLICIES, help="repeated dates (default: error)"
+    )
+    data.add_argument("--missing", choices=MISSING_POLICIES, help="missing values (default: error)")
+    data.add_argument(
+        "--gaps",
+        choices=GAP_POLICIES,
+        help=f"missing dates (default: {defaults.gaps}, gaps of up to --max-gap rows)",
+    )
+    data.add_argument(
+        "--max-gap", type=int, help=f"longest gap filled, in rows (default: {defaults.max_gap})"
+    )
+    model = train.add_argument_group("model")
+    model.add_argument("--window", type=int, help=f"input rows (default: {defaults.window})")
+    model.add_argument("--horizon", type=int, help=f"rows forecast (default: {defaults.horizon})")
+    model.add_argument(
+        "--transform",
+        choices=TRANSFORMS,
+        help=f"how windows are expressed (default: {defaults.transform})",
+    )
+    model.add_argument("--units", type=int, help=f"LSTM units (default: {defaults.units})")
+    model.add_argument("--layers", type=int, help=f"LSTM layers (default: {defaults.layers})")
+    model.add_argument(
+        "--layer",
+        choices=LAYERS,
+        help=f"recurrent layer implementation (default: {defaults.layer})",
+    )
+    model.add_argument(
+        "--cell-variant",
+        choices=VARIANTS,
+        help="LSTM variant of SimpleLSTMCell (default: standard)",
+    )
+    fit = train.add_argument_group("training")
+    fit.add_argument("--epochs", type=int, help=f"maximum epochs (default: {defaults.epochs})")
+    fit.add_argument("--batch-size", type=int, help=f"(default: {defaults.batch_size})")
+    fit.add_argument("--learning-rate", type=float, help=f"(default: {defaults.learning_rate})")
+    clip = fit.add_mutually_exclusive_group()
+    for option, what in zip(
+        CLIP_OPTIONS, ("the global gradient norm", "each weight's gradient norm", "each element")
+    ):
+        current = getattr(defaults, option)
+        clip.add_argument(
+            "--" + option.replace("_", "-"),
+            type=float,
+            help=f"clip {what}" + (f" (default: {current})" if current else ""),
+        )
+    clip.add_argument("--no-clip", action="store_true", default=None, help="no clipping")
+    fit.add_argument("--val-fraction", type=float, help=f"(default: {defaults.val_fraction})")
+    fit.add_argument("--test-fraction", type=float, help=f"(default: {defaults.test_fraction})")
+    fit.add_argument("--patience", type=int, help=f"early stopping (default: {defaults.patience})")
+    fit.add_argument(
+        "--season", type=int, help=f"seasonal-naive period (default: {defaults.season})"
+    )
+    fit.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
+    fit.add_argument("--device", choices=DEVICES, help=f"(default: {defaults.device})")
+    fit.add_argument(
+        "--distribute",
+        choices=STRATEGIES,
+        help="mirrored: every GPU of this machine; multiworker: every GPU of the "
+        "machines in TF_CONFIG (default: none)",
+    )
+    out_gates = "log gate statistics, histograms and a forget-gate heat map to TensorBoard"
+    fit.add_argument("--gate-monitor", action="store_true", default=None, help=out_gates)
+    out = train.add_argument_group("output")
+    out.add_argument("--name", help="run name, a plain name (default: <data>-<timestamp>)")
+    out.add_argument("--logdir", help=f"TensorBoard/run directory (default: {RUNS_DIR}/NAME)")
+    out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
+    out.add_argument("--no-export", action="store_true", help="do not export")
+    again = out.add_mutually_exclusive_group()
+    again.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run (--logdir/--name, or the latest in runs/)",
+    )
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run and export of this tool at the same paths",
+    )
+    out.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        help="Keras fit verbosity (default: 1, a progress bar, on a terminal; "
+        "2, a line per epoch, otherwise)",
+    )
+
+
+def build_parser(
+    defaults: ForecastConfig | None = None, prog: str = PROG
+) -> argparse.ArgumentParser:
+    """The command line's parser; `defaults` are the settings shown as defaults."""
+    defaults = ForecastConfig() if defaults is None else defaults
+    parser = _Parser(prog=prog, description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser(
+        "train",
+        help="train on a CSV (default: the embedded Seattle weather data)",
+        description="Train an RNN(SimpleLSTMCell) forecaster, score it on the "
+        "test part against persistence and seasonal naive, and write TensorBoard "
+        "logs, a plot, run.json and a SavedModel.",
+    )
+    _add_train_arguments(train, defaults)
+    for name, summary in (
+        ("predict", "print the next forecast(s) of an exported model"),
+        ("evaluate", "score an exported model against persistence and seasonal naive"),
+    ):
+        command = commands.add_parser(name, help=summary, description=summary)
+        command.add_argument("--model", required=True, help=f"export directory, {MODELS_DIR}/NAME")
+        command.add_argument(
+            "--csv",
+            help="data with the training columns (predict: default the last rows of "
+            "the training data; evaluate: default its test part)",
+        )
+    return parser
+
+
+_SETTINGS = (
+    "csv", "date_column", "target", "features", "unit", "duplicates", "missing", "gaps",
+    "max_gap", "window", "horizon", "transform", "units", "layers", "epochs", "batch_size",
+    "learning_rate", "val_fraction", "test_fraction", "patience", "season", "seed", "device",
+    "layer", "gate_monitor", "distribute",
+)  # fmt: skip
+
+
+def _given_settings(args) -> dict:
+    given = {k: getattr(args, k) for k in _SETTINGS if getattr(args, k) is not None}
+    if args.cell_variant is not None:
+        given["cell_kwargs"] = {"variant": args.cell_variant}
+    if args.no_clip or any(getattr(args, k) is not None for k in CLIP_OPTIONS):
+        for k in CLIP_OPTIONS:
+            given[k] = getattr(args, k)
+    return given
+
+
+def _default_name(csv: str | None, prefix: str | None) -> str:
+    """`<data or prefix>-<date>-<time>`, with a suffix if a run of that name exists."""
+    stem = prefix or os.path.splitext(os.path.basename(csv or DEFAULT_DATASET))[0]
+    stem = re.sub(r"[^\w.+-]+", "_", stem).lstrip(".-") or "run"
+    name = f"{stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+
+    def taken(candidate: str) -> bool:
+        return any(os.path.lexists(os.path.join(d, candidate)) for d in (RUNS_DIR, MODELS_DIR))
+
+    candidate, suffix = name, 1
+    while taken(candidate):
+        suffix += 1
+        candidate = f"{name}-{suffix}"
+    return candidate
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _plan_run(args, defaults: dict, name_prefix: str | None):
+    """`(config, logdir, export_dir)` of the run the flags ask for, checked."""
+    given = _given_settings(args)
+    if args.name is not None:
+        check_plain_name(args.name)
+    if args.resume:
+        logdir = args.logdir or (
+            os.path.join(RUNS_DIR, args.name) if args.name else latest_interrupted_run(RUNS_DIR)
+        )
+        record = read_run_record(logdir)
+        if record is None:
+            raise ValueError(
+                f"Expected a run directory to resume. Received: {logdir!r} has no run.json"
+            )
+        config = ForecastConfig.from_dict(record["config"]).replace(**given)
+        check_resumable(logdir, config)
+        export_dir = record["paths"].get("export") if args.export is None else args.export
+    else:
+        config = ForecastConfig(**{**defaults, **given})
+        name = args.name or _default_name(config.csv, name_prefix)
+        logdir = args.logdir or os.path.join(RUNS_DIR, name)
+        export_dir = args.export or os.path.join(MODELS_DIR, name)
+    return config, logdir, None if args.no_export else export_dir
+
+
+def _describe_data(data, config: ForecastConfig) -> None:
+    series = data.series
+    print(
+        f"Data: {series.source}: {len(series)} rows, {series.dates[0].date()} .. "
+        f"{series.dates[-1].date()}, target {series.target!r}, inputs {series.columns}"
+    )
+    for note in series.notes:
+        print(f"  note: {note}")
+    parts = data.describe()["parts"]
+    print(
+        f"Windows of {config.window} rows -> next {config.horizon}: "
+        + ", ".join(
+            f"{part} {p['windows']} ({p['first_target_date']} .. {p['last_target_date']})"
+            for part, p in parts.items()
+        )
+    )
+    unscored = sum(p["windows"] - p["scored_windows"] for p in parts.values())
+    if unscored:
+        print(f"  note: {unscored} windows whose targets were filled in are not scored")
+    print(
+        f"Model: {config.layers} x {config.layer}(units={config.units}, "
+        f"{config.cell_kwargs or 'standard cell'}) + Dense, "
+        f"transform {config.transform!r}, clipping {config.clipping or 'none'}, "
+        f"seed {config.seed}, device {config.device}"
+    )
+
+
+def _interrupted(logdir: str) -> int:
+    try:
+        record = read_run_record(logdir) if os.path.isdir(logdir) else None
+    except ValueError:
+        record = None
+    if record is not None and record["status"] == TRAINED:
+        done = f"after training ({record['training']['epochs_run']} epochs), before the export"
+    else:
+        done = f"after {len(read_history(logdir).get('epoch', []))} finished epochs"
+    print(
+        f"{PROG}: interrupted {done}; continue with: {PROG} train --resume --logdir {logdir}",
+        file=sys.stderr,
+    )
+    return EXIT_INTERRUPTED
+
+
+def _train(args, defaults: dict, name_prefix: str | None) -> int:
+    config, logdir, export_dir = _plan_run(args, defaults, name_prefix)
+    # First of all TensorFlow work: a multi-worker strategy configures the runtime.
+    strategy = get_strategy(config.distribute)
+    data = prepare_data(config)
+    if args.resume:
+        print(f"Resuming {logdir}")
+    _describe_data(data, config)
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    # `kill` (SIGTERM) stops training like Ctrl-C: finished stages are kept.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM)
+    if in_main_thread:
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        run = training.train(
+            config,
+            logdir=logdir,
+            export_dir=export_dir,
+            data=data,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            verbose=verbose,
+            strategy=strategy,
+        )
+    except KeyboardInterrupt:
+        return _interrupted(logdir)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    _report(run)
+    return 0
+
+
+def _report(run) -> None:
+    training_done = run.record["training"]
+    print()
+    print(
+        f"Trained {training_done['epochs_run']} epochs (best {training_done['best_epoch'] + 1}, "
+        f"{'stopped early' if training_done['stopped_early'] else 'all epochs'}) "
+        f"on {run.record['device']} in {training_done['seconds']:.1f} s."
+    )
+    test = run.data.describe()["parts"]["test"]
+    unscored = test["windows"] - test["scored_windows"]
+    print(
+        f"Test part: {run.evaluation.count} forecasts of {run.data.series.target!r}, "
+        f"{test['first_target_date']} .. {test['last_target_date']}"
+        + (f" ({unscored} with filled-in targets not scored)" if unscored else "")
+        + ", original units:"
+    )
+    print(run.evaluation.table())
+    print(run.evaluation.verdict())
+    paths = run.record["paths"]
+    print(f"Run:         {paths['logdir']}  (tensorboard --logdir {paths['logdir']})")
+    print(f"Plot:        {paths['plot']}")
+    print(f"Config:      {os.path.join(paths['logdir'], 'run.json')}")
+    if paths["export"]:
+        print(f"SavedModel:  {paths['export']}")
+
+
+def _predict(args) -> int:
+    forecasts, metadata = export.next_forecast(args.model, args.csv)
+    first, last = (value[:10] for value in forecasts.attrs["window_dates"])
+    source = (
+        args.csv if args.csv is not None else f"{metadata['data']['source']} (its training data)"
+    )
+    print(
+        f"Forecast of {metadata['target']!r} by {args.model} from the last "
+        f"{metadata['window']} rows of {source}, {first} .. {last}:"
+    )
+    target = metadata["target"]
+    print(f"{'date':<19}  {target}")
+    for date, value in forecasts[target].items():
+        shown = str(date.date()) if date == date.normalize() else str(date)
+        print(f"{shown:<19}  {value:.6g}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    evaluation, described = export.evaluate_export(args.model, args.csv)
+    what = "every window" if args.csv else "the test part of the training data"
+    print(
+        f"{described['source']}: {what}, {described['windows']} windows, targets "
+        f"{described['first_date']} .. {described['last_date']}, original units:"
+    )
+    print(evaluation.table())
+    print(evaluation.verdict())
+    return 0
+
+
+def main(
+    argv=None, *, defaults: dict | None = None, prog: str = PROG, name_prefix: str | None = None
+) -> int:
+    """Runs the command line; returns the exit code.
+
+    Args:
+        argv: The arguments, default `sys.argv[1:]`.
+        defaults: `ForecastConfig` settings that replace its defaults (an
+            example script's own, say); flags still override them.
+        prog: The program name in messages.
+        name_prefix: Default run names start with this instead of the data
+            file's name.
+    """
+    defaults = dict(defaults or {})
+    try:
+        args = build_parser(ForecastConfig(**defaults), prog).parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already printed
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    _tf_startup.discover_devices_quietly()
+    commands = {
+        "train": lambda a: _train(a, defaults, name_prefix),
+        "predict": _predict,
+        "evaluate": _evaluate,
+    }
+    started = time.perf_counter()
+    try:
+        code = commands[args.command](args)
+    except (ValueError, OSError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{prog} {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.command == "train" and code == 0:
+        print(f"Wall time: {time.perf_counter() - started:.1f} s")
+    return code

@@ -1,0 +1,211 @@
+"""Every setting of a forecasting run, validated, with its reason.
+
+A leaf module: it names every choice a setting can take (the names other
+modules implement) and imports nothing heavy, so reading or checking a
+configuration needs neither TensorFlow nor the layers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from keras_lstm_cell._checks import check_bool
+from keras_lstm_cell._checks import check_choice
+from keras_lstm_cell._checks import check_non_negative_int
+from keras_lstm_cell._checks import check_positive_int
+from keras_lstm_cell._checks import check_positive_number
+from keras_lstm_cell._checks import is_int
+from keras_lstm_cell._checks import is_number
+
+# Handling of repeated dates, missing values and missing dates (`TimeSeries`).
+DUPLICATE_POLICIES = ("error", "first", "last", "mean")
+MISSING_POLICIES = ("error", "drop", "ffill", "interpolate")
+GAP_POLICIES = ("error", "keep", "ffill", "interpolate")
+# How a window is expressed before standardising (`WindowScaler`).
+TRANSFORMS = ("level", "diff", "log_return")
+# The recurrent layer `build_model` stacks: RNN(SimpleLSTMCell) or SimpleLSTM.
+LAYERS = ("rnn", "simple_lstm")
+DEVICES = ("auto", "cpu", "gpu")
+# `tf.distribute` strategies by name (`get_strategy`).
+STRATEGIES = ("none", "mirrored", "multiworker")
+# The optimizer's clip settings; at most one is set.
+CLIP_OPTIONS = ("global_clipnorm", "clipnorm", "clipvalue")
+# Settings that may change when a run is resumed; all others must match.
+RESUMABLE_CHANGES = ("epochs", "device", "distribute", "unit")
+DEFAULT_MAX_GAP = 14  # missing rows filled in one gap: two weeks of a daily series
+MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit unsigned
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastConfig:
+    """Settings of one training run; `to_dict()` is what the run records.
+
+    The defaults train on the embedded Seattle data in about a minute on two
+    CPU cores. The seed tutorial's settings (bitcoin, 256 units, window 7,
+    batch 7, clip margin 4, learning rate 0.001, 200 epochs) are
+    `units=256, batch_size=7, global_clipnorm=4.0, epochs=200`.
+
+    Args:
+        csv: CSV file to read; `None` for the embedded Seattle weather data.
+        date_column: Date column (case-insensitive); `None` to detect it.
+        target: Column to forecast; `None`: `temp_max` for the embedded
+            data, `close` or the only numeric column otherwise.
+        features: Further input columns; the target is always the first input.
+        duplicates: Policy for repeated dates (`TimeSeries`).
+        missing: Policy for missing values.
+        gaps: Policy for missing dates: `"interpolate"` (default) fills
+            gaps of up to `max_gap` missing rows linearly in time, `"ffill"`
+            repeats the last value, `"keep"` treats the rows as consecutive
+            steps, `"error"` refuses any gap.
+        max_gap: Longest gap, in missing rows, that `"interpolate"` or
+            `"ffill"` fills; a longer one stops the run.
+        window: Past rows per input window.
+        horizon: Future rows forecast from each window.
+        transform: `"diff"` (default), `"log_return"` or `"level"`, see
+            `WindowScaler`.
+        units: LSTM units per layer.
+        layers: Number of stacked LSTM layers.
+        layer: Recurrent layer implementation, see `build_model`.
+        cell_kwargs: Extra `SimpleLSTMCell` arguments (e.g. `dropout`).
+        epochs: Maximum epochs; early stopping usually ends sooner.
+        batch_size: Windows per gradient step.
+        learning_rate: Adam learning rate.
+        global_clipnorm: Rescale all gradients together to at most this
+            global norm (`tf.clip_by_global_norm`). At most one of the three
+            clip settings may be set.
+        clipnorm: Clip each weight's gradient to this norm.
+        clipvalue: Clip each gradient element to [-clipvalue, clipvalue].
+        val_fraction: Share of windows, after training, for validation.
+        test_fraction: Share of windows, at the end, for the test.
+        patience: Epochs without validation improvement before stopping.
+        season: Period of the seasonal-naive baseline, in rows.
+        seed: Seed of weights, shuffling and dropout.
+        device: `"cpu"`, `"gpu"` or `"auto"` (GPU when present).
+        distribute: `"none"`, `"mirrored"` (every local GPU) or
+            `"multiworker"` (the machines of `TF_CONFIG`), see `get_strategy`.
+        gate_monitor: Log the LSTM gates of a validation probe batch to
+            TensorBoard each epoch (`GateMonitor`, under `logdir/gates`).
+        unit: Unit of the target (e.g. `"USD"`), shown in the plot's labels.
+    """
+
+    csv: str | None = None
+    date_column: str | None = None
+    target: str | None = None
+    features: tuple[str, ...] = ()
+    duplicates: str = "error"
+    missing: str = "error"
+    gaps: str = "interpolate"  # real files miss a day now and then
+    max_gap: int = DEFAULT_MAX_GAP  # a longer gap stops the run
+    window: int = 7  # a week of daily values, as in the tutorial
+    horizon: int = 1  # next day
+    transform: str = "diff"  # level-free: survives prices leaving the training range
+    units: int = 32  # enough for a univariate daily series; 256 overfits and is slow
+    layers: int = 1
+    layer: str = "rnn"
+    cell_kwargs: dict = dataclasses.field(default_factory=dict)
+    epochs: int = 100  # an upper bound: early stopping ends most runs by ~40
+    batch_size: int = 32
+    learning_rate: float = 1e-3  # Adam's default, as in the tutorial
+    global_clipnorm: float | None = 1.0  # clip the gradients' global norm at 1
+    clipnorm: float | None = None
+    clipvalue: float | None = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2  # the tutorial's 80/20, with validation from the 80
+    patience: int = 10  # epochs without val_loss improvement before stopping
+    season: int = 7  # weekly seasonal-naive baseline for daily data
+    seed: int = 42
+    device: str = "cpu"
+    gate_monitor: bool = False
+    distribute: str = "none"  # or "mirrored" (local GPUs), "multiworker" (TF_CONFIG)
+    unit: str | None = None  # of the target, for plots; None: known for the embedded data
+
+    def __post_init__(self):
+        object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "cell_kwargs", dict(self.cell_kwargs or {}))
+        for name in (
+            "window",
+            "horizon",
+            "units",
+            "layers",
+            "epochs",
+            "batch_size",
+            "season",
+            "max_gap",
+        ):
+            check_positive_int(name, getattr(self, name))
+        check_non_negative_int("patience", self.patience)
+        check_bool("gate_monitor", self.gate_monitor)
+        if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(
+                f"Expected `seed` to be an integer in [0, {MAX_SEED}]. Received: seed={self.seed!r}"
+            )
+        check_positive_number("learning_rate", self.learning_rate)
+        clips = self.clipping
+        for name, value in clips.items():
+            check_positive_number(name, value)
+        if len(clips) > 1:
+            received = ", ".join(f"{k}={v}" for k, v in clips.items())
+            raise ValueError(
+                f"Expected at most one of {', '.join(CLIP_OPTIONS)} (set the others "
+                f"to None). Received: {received}"
+            )
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not is_number(value) or not 0.0 < value < 1.0:
+                raise ValueError(f"Expected `{name}` to be in (0, 1). Received: {name}={value!r}")
+        if self.val_fraction + self.test_fraction >= 1.0:
+            raise ValueError(
+                "Expected val_fraction + test_fraction < 1 to leave training "
+                f"data. Received: val_fraction={self.val_fraction}, "
+                f"test_fraction={self.test_fraction}"
+            )
+        choices = {
+            "transform": TRANSFORMS,
+            "layer": LAYERS,
+            "device": DEVICES,
+            "distribute": STRATEGIES,
+            "duplicates": DUPLICATE_POLICIES,
+            "missing": MISSING_POLICIES,
+            "gaps": GAP_POLICIES,
+        }
+        for name, allowed in choices.items():
+            check_choice(name, getattr(self, name), allowed)
+        for name in ("csv", "date_column", "target", "unit"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(
+                    f"Expected `{name}` to be a string or None. Received: {name}={value!r}"
+                )
+        if self.transform != "level" and self.window < 2:
+            raise ValueError(
+                f"Expected `window` >= 2 with transform={self.transform!r}: "
+                "relative to its last value, a window of 1 is all zeros. "
+                f"Received: window={self.window}"
+            )
+
+    @property
+    def clipping(self) -> dict:
+        """The one clip setting in use, e.g. `{"global_clipnorm": 1.0}`."""
+        return {
+            name: getattr(self, name) for name in CLIP_OPTIONS if getattr(self, name) is not None
+        }
+
+    def replace(self, **changes) -> ForecastConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        config = dataclasses.asdict(self)
+        config["features"] = list(self.features)
+        return config
+
+    @classmethod
+    def from_dict(cls, config: dict) -> ForecastConfig:
+        if not isinstance(config, dict):
+            raise ValueError(f"Expected a settings object. Received: {type(config).__name__}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - fields)
+        if unknown:
+            raise ValueError(
+                f"Expected ForecastConfig fields only. Received unknown keys: {unknown}"
+            )
+        return cls(**config)

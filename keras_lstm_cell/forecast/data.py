@@ -1,0 +1,289 @@
+"""The data of a run: windows of a series, split in time, scaled on training only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from keras import ops
+
+from keras_lstm_cell.forecast import baselines
+from keras_lstm_cell.forecast import metrics
+from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.scaler import WindowScaler
+from keras_lstm_cell.forecast.timeseries import TimeSeries
+from keras_lstm_cell.forecast.windows import make_windows
+from keras_lstm_cell.forecast.windows import split_slices
+from keras_lstm_cell.forecast.windows import window_dataset
+
+PARTS = ("train", "val", "test")
+SCORED = "all"  # the one part of `ForecastData.for_scoring`
+
+
+def load_series(config: ForecastConfig) -> TimeSeries:
+    """The series named by `config.csv`, or the embedded data when it is `None`."""
+    kwargs = dict(
+        date_column=config.date_column,
+        target=config.target,
+        features=config.features,
+        duplicates=config.duplicates,
+        missing=config.missing,
+        gaps=config.gaps,
+        max_gap=config.max_gap,
+    )
+    if config.csv is None:
+        return TimeSeries.default(**kwargs)
+    return TimeSeries.from_csv(config.csv, **kwargs)
+
+
+def prepare_data(config: ForecastConfig, series: TimeSeries | None = None) -> ForecastData:
+    """Reads (unless given) and windows the series as `config` says."""
+    series = load_series(config) if series is None else series
+    return ForecastData.from_series(
+        series,
+        window=config.window,
+        horizon=config.horizon,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        transform=config.transform,
+        season=config.season,
+    )
+
+
+def required_rows(window: int, horizon: int, val_fraction: float, test_fraction: float) -> int:
+    """Fewest rows that give at least one train, validation and test window."""
+    rows = window + horizon + 2
+    while True:
+        count = rows - window - horizon + 1
+        n_val = max(1, round(val_fraction * count))
+        n_test = max(1, round(test_fraction * count))
+        if count - n_val - n_test >= 1:
+            return rows
+        rows += 1
+
+
+# Holds arrays: compared by identity, not field by field.
+@dataclasses.dataclass(frozen=True, eq=False)
+class ForecastData:
+    """Everything a run needs from the data, in raw and model units.
+
+    Windows are cut from the whole series (`make_windows`) and split in time:
+    training windows first, then validation, then test, each window's target
+    later than every target of the part before. `scaler` and `mase_scale`
+    come from the training part alone. A window whose targets include a date
+    that was filled in (`TimeSeries.filled`) trains the model but is not
+    scored: errors are measured on observed values only.
+
+    Args:
+        series: The cleaned `TimeSeries`.
+        window: Rows per input window.
+        horizon: Rows forecast per window.
+        x: Raw windows `(N, window, F)`, float64.
+        y: Raw targets `(N, horizon)`, float64.
+        target_dates: Dates of the targets `(N, horizon)`, datetime64.
+        slices: `{"train", "val", "test"}` → slice of the window axis (or
+            `{"all"}`, see `for_scoring`).
+        scaler: `WindowScaler` fitted on the training windows.
+        mase_scale: In-sample MAE of one-step persistence on training rows.
+        seasonal: Seasonal-naive forecasts `(N, horizon)`, NaN where undefined.
+        season: Period of `seasonal`, in rows.
+        observed: `(N,)` bool, whether none of the window's targets was filled in.
+    """
+
+    series: TimeSeries
+    window: int
+    horizon: int
+    x: np.ndarray
+    y: np.ndarray
+    target_dates: np.ndarray
+    slices: dict
+    scaler: WindowScaler
+    mase_scale: float
+    seasonal: np.ndarray
+    season: int
+    observed: np.ndarray
+
+    @classmethod
+    def from_series(
+        cls,
+        series: TimeSeries,
+        *,
+        window: int = 7,
+        horizon: int = 1,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        transform: str = "diff",
+        season: int = 7,
+        scaler: WindowScaler | None = None,
+    ) -> ForecastData:
+        """Windows, splits and fits the scaler (unless `scaler` is given)."""
+        minimum = required_rows(window, horizon, val_fraction, test_fraction)
+        if len(series) < minimum:
+            raise ValueError(
+                f"Expected at least {minimum} rows in {series.source} for "
+                f"window={window}, horizon={horizon} and a train, validation "
+                f"and test part (test_fraction={test_fraction}). "
+                f"Received: {len(series)} rows"
+            )
+        if transform == "log_return":
+            values = series.frame
+            bad = [c for c in values.columns if (values[c] <= 0).any()]
+            if bad:
+                raise ValueError(
+                    "Expected strictly positive values with transform='log_return' "
+                    f"(log of ratios). Received: non-positive values in {bad} of "
+                    f"{series.source}; use transform='diff'"
+                )
+        arrays = _windows(series, window, horizon, season)
+        train, val, test = split_slices(len(arrays["y"]), val_fraction, test_fraction)
+        if scaler is None:
+            target_index = series.columns.index(series.target)
+            x, y = arrays["x"][train], arrays["y"][train]
+            scaler = WindowScaler.fit(x, y, transform, target_index)
+        # Rows up to the last training target: all the model was fitted on.
+        train_rows = series.target_values[: train.stop + window + horizon - 1]
+        return cls(
+            series=series,
+            window=window,
+            horizon=horizon,
+            slices={"train": train, "val": val, "test": test},
+            scaler=scaler,
+            mase_scale=metrics.naive_scale(train_rows),
+            season=season,
+            **arrays,
+        )
+
+    @classmethod
+    def for_scoring(
+        cls,
+        series: TimeSeries,
+        *,
+        window: int,
+        horizon: int,
+        season: int,
+        scaler: WindowScaler,
+        mase_scale: float,
+    ) -> ForecastData:
+        """Every window of `series` as one part, `"all"`, to score a trained model."""
+        if len(series) < window + horizon:
+            raise ValueError(
+                f"Expected at least window + horizon = {window + horizon} rows in "
+                f"{series.source}. Received: {len(series)} rows"
+            )
+        arrays = _windows(series, window, horizon, season)
+        return cls(
+            series=series,
+            window=window,
+            horizon=horizon,
+            slices={SCORED: slice(0, len(arrays["y"]))},
+            scaler=scaler,
+            mase_scale=mase_scale,
+            season=season,
+            **arrays,
+        )
+
+    @property
+    def target_index(self) -> int:
+        return self.scaler.target_index
+
+    def raw(self, part: str, observed_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Raw `(x, y)` of one part, float32 for `x` as the model takes it.
+
+        With `observed_only`, only the windows whose targets were observed.
+        """
+        keep = self.kept(part, observed_only)
+        return self.x[keep].astype("float32"), self.y[keep]
+
+    def kept(self, part: str, observed_only: bool = True) -> np.ndarray:
+        """Window indices of one part (only the observed ones, by default)."""
+        indices = np.arange(len(self.y))[self.slices[part]]
+        return indices[self.observed[indices]] if observed_only else indices
+
+    def dataset(
+        self, part: str, *, batch_size: int, shuffle: bool = False, seed: int | None = None
+    ) -> tf.data.Dataset:
+        """`scaled(part)` as a `tf.data` pipeline of batches, cut from the series on demand."""
+        part_slice = self.slices[part]
+        raw = window_dataset(
+            self.series.values,
+            self.series.target_values,
+            self.window,
+            self.horizon,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            start=part_slice.start,
+            stop=part_slice.stop,
+            dtype="float64",
+        )
+        return raw.map(
+            lambda x, y: (
+                tf.cast(self.scaler.scale_inputs(x), "float32"),
+                tf.cast(self.scaler.scale_targets(y, x), "float32"),
+            )
+        )
+
+    def scaled(self, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """`(x, y)` of one part in model units, float32."""
+        x, y = self.x[self.slices[part]], self.y[self.slices[part]]
+        xs = ops.convert_to_numpy(self.scaler.scale_inputs(x))
+        ys = ops.convert_to_numpy(self.scaler.scale_targets(y, x))
+        return np.asarray(xs, "float32"), np.asarray(ys, "float32")
+
+    def persistence(self, part: str, observed_only: bool = False) -> np.ndarray:
+        x = self.x[self.kept(part, observed_only)]
+        return baselines.persistence(x, self.target_index, self.horizon)
+
+    def seasonal_naive(self, part: str, observed_only: bool = False) -> np.ndarray:
+        return self.seasonal[self.kept(part, observed_only)]
+
+    def describe(self) -> dict:
+        """Sizes and date ranges of the parts, for the run record."""
+        parts = {}
+        for part, s in self.slices.items():
+            dates = self.target_dates[s]
+            parts[part] = {
+                "windows": s.stop - s.start,
+                "scored_windows": len(self.kept(part)),
+                "first_target_date": _shown(dates[0, 0]),
+                "last_target_date": _shown(dates[-1, -1]),
+            }
+        series = self.series
+        return {
+            "source": series.source,
+            "date_column": series.date_column,
+            "target": series.target,
+            "columns": series.columns,
+            "rows": len(series),
+            "first_date": str(series.dates[0]),
+            "last_date": str(series.dates[-1]),
+            "step": str(series.step),
+            "notes": list(series.notes),
+            "filled": [list(r) for r in series.filled],
+            "window": self.window,
+            "horizon": self.horizon,
+            "season": self.season,
+            "mase_scale": self.mase_scale,
+            "parts": parts,
+        }
+
+
+def _windows(series: TimeSeries, window: int, horizon: int, season: int) -> dict:
+    """The per-window arrays of `ForecastData`: `make_windows` of the series, the
+    targets' dates, whether they were observed, and the seasonal-naive forecasts."""
+    x, y = make_windows(series.values, series.target_values, window, horizon)
+    positions = np.arange(len(y))[:, None] + window + np.arange(horizon)  # (N, horizon)
+    return {
+        "x": x,
+        "y": y,
+        "target_dates": series.dates.to_numpy()[positions],
+        "observed": ~series.filled_mask[positions].any(axis=1),  # (N,)
+        "seasonal": baselines.seasonal_naive(series.target_values, window, horizon, season),
+    }
+
+
+def _shown(date) -> str:
+    timestamp = pd.Timestamp(date)
+    return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)

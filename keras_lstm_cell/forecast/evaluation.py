@@ -1,0 +1,172 @@
+"""Scores of a model and its baselines on the same forecasts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from keras_lstm_cell.forecast import metrics as forecast_metrics
+
+MODEL_NAME = "lstm"  # the model's row in every table and record
+METRICS = ("mae", "rmse", "mape", "smape", "mase", "skill")
+REFERENCE = "persistence"
+MARGINAL_SKILL = 0.01  # below this, "beats persistence" is worth a caveat
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastEvaluation:
+    """MAE, RMSE, MAPE, sMAPE, MASE and skill of several forecasts of one truth.
+
+    Skill is `1 - MAE / MAE_persistence`: positive when a forecast beats the
+    last-value forecast, 0 for persistence itself. All values are in the
+    data's original units (MAPE and sMAPE in percent, MASE and skill
+    unitless).
+
+    Args:
+        scores: `{forecast name: {metric: value}}`, the model first.
+        count: Number of forecast values scored (windows × horizon).
+        model: Name of the model's row.
+
+    Example:
+
+    >>> evaluation = ForecastEvaluation.compute(
+    ...     np.array([1.0, 2.0, 3.0]),
+    ...     {"lstm": np.array([1.0, 2.0, 2.0]), "persistence": np.array([0.0, 1.0, 2.0])},
+    ...     mase_scale=1.0,
+    ... )
+    >>> round(evaluation.skill, 3), evaluation.beats_persistence
+    (0.667, True)
+    """
+
+    scores: dict
+    count: int
+    model: str = MODEL_NAME
+
+    @classmethod
+    def compute(
+        cls, y_true, forecasts: dict, mase_scale: float, model: str = MODEL_NAME
+    ) -> ForecastEvaluation:
+        """Scores each array of `forecasts` (same shape as `y_true`).
+
+        A forecast with NaN entries (a seasonal-naive forecast that reaches
+        before the series) is scored on its finite entries only.
+        """
+        if REFERENCE not in forecasts or model not in forecasts:
+            raise ValueError(
+                f"Expected `forecasts` to include {model!r} and {REFERENCE!r}. "
+                f"Received: {sorted(forecasts)}"
+            )
+        y_true = np.asarray(y_true, dtype="float64")
+        scores = {}
+        for name, y_pred in forecasts.items():
+            y_pred = np.asarray(y_pred, dtype="float64")
+            finite = np.isfinite(y_pred)
+            if not finite.any():
+                scores[name] = {metric: float("nan") for metric in METRICS}
+                continue
+            truth, pred = y_true[finite], y_pred[finite]
+            scores[name] = {
+                "mae": forecast_metrics.mae(truth, pred),
+                "rmse": forecast_metrics.rmse(truth, pred),
+                "mape": forecast_metrics.mape(truth, pred),
+                "smape": forecast_metrics.smape(truth, pred),
+                "mase": forecast_metrics.mase(truth, pred, mase_scale),
+            }
+        reference_mae = scores[REFERENCE]["mae"]
+        for row in scores.values():
+            row["skill"] = forecast_metrics.skill(row["mae"], reference_mae)
+        ordered = {model: scores.pop(model), **scores}
+        return cls(scores=ordered, count=int(y_true.size), model=model)
+
+    @property
+    def skill(self) -> float:
+        return self.scores[self.model]["skill"]
+
+    @property
+    def beats_persistence(self) -> bool:
+        return self.scores[self.model]["mae"] < self.scores[REFERENCE]["mae"]
+
+    def verdict(self) -> str:
+        """One sentence: does the model beat persistence (MAE)?"""
+        ours = self.scores[self.model]["mae"]
+        theirs = self.scores[REFERENCE]["mae"]
+        if self.beats_persistence and self.skill < MARGINAL_SKILL:
+            return (
+                f"The {self.model} model beats persistence only marginally: MAE "
+                f"{ours:.4g} vs {theirs:.4g} (skill {self.skill:+.4f}, under "
+                f"{MARGINAL_SKILL:.0%}); it is about as good as repeating the last value."
+            )
+        if self.beats_persistence:
+            return (
+                f"The {self.model} model beats persistence: MAE {ours:.4g} vs "
+                f"{theirs:.4g} (skill {self.skill:+.3f})."
+            )
+        return (
+            f"The {self.model} model does NOT beat persistence: MAE {ours:.4g} vs "
+            f"{theirs:.4g} (skill {self.skill:+.3f}); repeating the last value "
+            "forecasts better."
+        )
+
+    def table(self) -> str:
+        """Plain-text table, one row per forecast."""
+        headers = ("forecast", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "skill")
+        rows = [
+            (name, *(_format(row[metric]) for metric in METRICS))
+            for name, row in self.scores.items()
+        ]
+        widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(7)]
+        lines = [
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths))
+            )
+            for line in (headers, *rows)
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "count": self.count,
+            "model": self.model,
+            "beats_persistence": self.beats_persistence,
+            "scores": {
+                name: {m: _json_float(v) for m, v in row.items()}
+                for name, row in self.scores.items()
+            },
+        }
+
+
+def _format(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def _json_float(value):
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def evaluate_part(predict, data, part: str) -> ForecastEvaluation:
+    """Scores a model and the baselines on the observed targets of one part.
+
+    Args:
+        predict: `callable(x) -> forecasts`: raw windows `(N, window, F)`,
+            float32, to forecasts `(N, horizon)` in original units (a
+            `Forecaster`'s `predict`, or an export's `serve`).
+        data: The `ForecastData`.
+        part: `"train"`, `"val"`, `"test"`, or `"all"` for `for_scoring` data.
+    """
+    x, y = data.raw(part, observed_only=True)
+    if len(y) == 0:
+        raise ValueError(
+            f"Expected observed targets to score in the {part} part of "
+            f"{data.series.source}. Received: only filled-in dates"
+        )
+    forecasts = {
+        MODEL_NAME: np.asarray(predict(x)),
+        REFERENCE: data.persistence(part, observed_only=True),
+        f"seasonal_naive_{data.season}": data.seasonal_naive(part, observed_only=True),
+    }
+    return ForecastEvaluation.compute(y, forecasts, data.mase_scale)

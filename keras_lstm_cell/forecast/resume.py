@@ -1,0 +1,200 @@
+"""Continuing an interrupted run from where it stopped.
+
+A run can be stopped at any point (Ctrl-C, `kill`, `kill -9`, a crash). What
+it had finished is on disk: the history of finished epochs, Keras's backup
+of the last finished epoch (`keras.callbacks.BackupAndRestore`, which keeps
+the previous one too), the best weights, and the stage in run.json. This
+module finds such a run, checks that it may be resumed with the settings
+given, finds the epoch whose backup can really be loaded, and cuts the
+history to the epochs before it, so that the history always agrees with the
+weights training goes on from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import keras
+import numpy as np
+import pandas as pd
+
+from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
+from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.files import write_bytes_atomic
+from keras_lstm_cell.forecast.record import BACKUP_DIR
+from keras_lstm_cell.forecast.record import FINISHED
+from keras_lstm_cell.forecast.record import HISTORY
+from keras_lstm_cell.forecast.record import RESUMABLE
+from keras_lstm_cell.forecast.record import RUN_RECORD
+from keras_lstm_cell.forecast.record import read_run_record
+
+_WEIGHTS = "latest.weights.h5"  # BackupAndRestore's names, in BACKUP_DIR
+_METADATA = "training_metadata.json"
+_PREVIOUS = ".bkp"  # suffix of the previous backup (double_checkpoint=True)
+
+
+def latest_interrupted_run(runs_dir) -> str:
+    """The most recently written run under `runs_dir` that did not finish."""
+    candidates = []
+    if os.path.isdir(runs_dir):
+        for entry in os.scandir(runs_dir):
+            if not entry.is_dir() or entry.name.startswith("."):
+                continue
+            try:
+                record = read_run_record(entry.path)
+            except ValueError:
+                continue  # not resumable; named when resumed by name
+            if record is not None and record["status"] in RESUMABLE:
+                candidates.append(
+                    (os.path.getmtime(os.path.join(entry.path, RUN_RECORD)), entry.path)
+                )
+    if not candidates:
+        raise ValueError(
+            f"Expected an interrupted run under {os.fspath(runs_dir)}/ for --resume. "
+            "Received: none; pass --logdir or --name"
+        )
+    return max(candidates)[1]
+
+
+def check_resumable(logdir: str, config: ForecastConfig) -> dict:
+    """The run record of `logdir`, once it is a run `config` may continue."""
+    record = read_run_record(logdir)
+    if record is None:
+        raise ValueError(
+            f"Expected `logdir` to hold an interrupted run to resume. Received: "
+            f"logdir={logdir!r}, which has no {RUN_RECORD}"
+        )
+    if record["status"] not in RESUMABLE:
+        why = (
+            "finished; train a new run instead"
+            if record["status"] == FINISHED
+            else f"{record['status']}; train it again with --overwrite"
+        )
+        raise ValueError(
+            f"Expected an interrupted run in `logdir`. Received: logdir={logdir!r}, which {why}"
+        )
+    stored = ForecastConfig.from_dict(record["config"]).to_dict()
+    given = config.to_dict()
+    changed = [
+        f"{k}={given[k]!r} (run: {stored[k]!r})"
+        for k in stored
+        if k not in RESUMABLE_CHANGES and stored[k] != given[k]
+    ]
+    if changed:
+        raise ValueError(
+            f"Expected the resumed run's settings, except {', '.join(RESUMABLE_CHANGES)}. "
+            f"Received: {', '.join(changed)}"
+        )
+    return record
+
+
+def _read_backup_epoch(path: str) -> int | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return int(json.load(f)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _loads(network: keras.Model, weights: str) -> bool:
+    try:
+        network.load_weights(weights)
+    except Exception:  # h5py and Keras raise many types for a damaged file
+        return False
+    return True
+
+
+def restore_backup(logdir: str, network: keras.Model) -> int:
+    """The epoch training resumes from, with its backup loaded into `network`.
+
+    `BackupAndRestore` falls back to the previous backup only when loading
+    the latest raises `OSError`, and even then takes the epoch of a
+    metadata file that may belong to the other backup. Here each backup is
+    tried for real, weights and metadata together, newest first; the one
+    that loads is put in place, so that Keras restores exactly it. 0 when
+    there is no backup (the run stopped during its first epoch).
+
+    Args:
+        logdir: The run directory.
+        network: The compiled, built model the backup belongs to.
+    """
+    backup = os.path.join(logdir, BACKUP_DIR)
+    weights = os.path.join(backup, _WEIGHTS)
+    metadata = os.path.join(backup, _METADATA)
+    if not os.path.exists(weights) and not os.path.exists(metadata):
+        return 0
+    if network.optimizer is not None and not network.optimizer.built:
+        network.optimizer.build(network.trainable_variables)
+    epoch = _read_backup_epoch(metadata)
+    if epoch is not None and _loads(network, weights):
+        return epoch
+    # Keras loads only files named *.weights.h5: the previous backup is tried
+    # under such a name, and put in place if it loads.
+    epoch = _read_backup_epoch(metadata + _PREVIOUS)
+    if epoch is not None and os.path.isfile(weights + _PREVIOUS):
+        candidate = os.path.join(backup, "previous.weights.h5")
+        shutil.copyfile(weights + _PREVIOUS, candidate)
+        if _loads(network, candidate):
+            os.replace(candidate, weights)
+            shutil.copyfile(metadata + _PREVIOUS, metadata)
+            return epoch
+        os.remove(candidate)
+    raise ValueError(
+        f"Expected a readable training backup in {backup!r}. Received: damaged "
+        "backups only; train it again with --overwrite"
+    )
+
+
+def truncate_history(logdir: str, epochs: int) -> list[float]:
+    """Keeps the first `epochs` rows of history.csv; returns their val_loss.
+
+    A run stopped after an epoch was logged but before it was backed up runs
+    that epoch again, so its row is dropped here.
+    """
+    path = os.path.join(logdir, HISTORY)
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return []
+    frame = pd.read_csv(path)
+    frame = frame[frame["epoch"] < epochs]
+    write_bytes_atomic(path, frame.to_csv(index=False).encode("utf-8"))
+    if "val_loss" not in frame:
+        return []
+    return [float(v) for v in frame["val_loss"]]
+
+
+def early_stopping_state(val_losses) -> tuple[float | None, int]:
+    """`(best, wait)` of `keras.callbacks.EarlyStopping(monitor="val_loss")`
+    (no `min_delta`, `baseline` or `start_from_epoch`) after these epochs: the
+    lowest loss and the number of epochs since it was first reached."""
+    best, wait = None, 0
+    for loss in val_losses:
+        wait += 1
+        if best is None or loss < best:
+            best, wait = loss, 0
+    return best, wait
+
+
+def best_finite(val_losses) -> float | None:
+    """The lowest finite loss, or `None`."""
+    return min((v for v in val_losses if np.isfinite(v)), default=None)
+
+
+class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` that goes on counting from the epochs before a resume.
+
+    `keras.callbacks.BackupAndRestore` restores the weights, the optimizer and
+    the epoch, but `EarlyStopping` starts afresh in `on_train_begin`; this
+    callback then takes the best loss and the epochs without improvement from
+    the interrupted run's history, so a resumed run stops where an
+    uninterrupted one would have.
+    """
+
+    def __init__(self, prior_val_losses=(), **kwargs):
+        super().__init__(**kwargs)
+        self._prior = early_stopping_state(prior_val_losses)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best, self.wait = self._prior

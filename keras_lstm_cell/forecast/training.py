@@ -1,0 +1,407 @@
+"""Training a forecaster: the whole run of `keras-lstm-cell train`, step by step.
+
+`train(config, logdir=..., export_dir=...)`:
+
+1. checks the output directories (nothing is written before they pass);
+2. prepares the data (unless given) and the device;
+3. takes the run directory for itself (`RunLock`) and, inside it,
+4. builds the network and starts the run record, or reads it back to resume;
+5. trains with early stopping, a best-weights checkpoint and a backup after
+   every epoch (skipped when a resumed run had finished its epochs);
+6. scores the test part in original units against persistence and seasonal
+   naive, draws the plot, logs both to TensorBoard, and exports the
+   SavedModel.
+
+Each step that finishes is written to run.json, so an interrupted run goes
+on from that step with `resume=True`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_lstm_cell.forecast.callbacks import ForecastMetricsCallback
+from keras_lstm_cell.forecast.callbacks import TrainingDiverged
+from keras_lstm_cell.forecast.callbacks import backup_callback
+from keras_lstm_cell.forecast.callbacks import standard_callbacks
+from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.data import ForecastData
+from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.distribute import cleanup_worker_path
+from keras_lstm_cell.forecast.distribute import get_strategy
+from keras_lstm_cell.forecast.distribute import resolve_device
+from keras_lstm_cell.forecast.distribute import worker_path
+from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
+from keras_lstm_cell.forecast.evaluation import evaluate_part
+from keras_lstm_cell.forecast.export import check_export_target
+from keras_lstm_cell.forecast.export import export_forecaster
+from keras_lstm_cell.forecast.export import forecast_metadata
+from keras_lstm_cell.forecast.files import LOCK_FILE
+from keras_lstm_cell.forecast.files import RunLock
+from keras_lstm_cell.forecast.files import check_owned_directory
+from keras_lstm_cell.forecast.files import check_separate
+from keras_lstm_cell.forecast.files import check_writable_directory
+from keras_lstm_cell.forecast.files import clear_directory
+from keras_lstm_cell.forecast.files import remove_stale_files
+from keras_lstm_cell.forecast.files import write_bytes_atomic
+from keras_lstm_cell.forecast.model import Forecaster
+from keras_lstm_cell.forecast.model import build_network
+from keras_lstm_cell.forecast.plotting import forecast_png
+from keras_lstm_cell.forecast.record import BACKUP_DIR
+from keras_lstm_cell.forecast.record import BEST_WEIGHTS
+from keras_lstm_cell.forecast.record import FAILED
+from keras_lstm_cell.forecast.record import FINISHED
+from keras_lstm_cell.forecast.record import GATES_DIR
+from keras_lstm_cell.forecast.record import HISTORY
+from keras_lstm_cell.forecast.record import PLOT
+from keras_lstm_cell.forecast.record import RUN_ENTRIES
+from keras_lstm_cell.forecast.record import TRAINED
+from keras_lstm_cell.forecast.record import TRAINING
+from keras_lstm_cell.forecast.record import is_run_directory
+from keras_lstm_cell.forecast.record import new_run_id
+from keras_lstm_cell.forecast.record import read_history
+from keras_lstm_cell.forecast.record import versions
+from keras_lstm_cell.forecast.record import write_run_record
+from keras_lstm_cell.forecast.resume import check_resumable
+from keras_lstm_cell.forecast.resume import restore_backup
+from keras_lstm_cell.forecast.resume import truncate_history
+from keras_lstm_cell.forecast.timeseries import DEFAULT_UNITS
+from keras_lstm_cell.gate_monitor import GateMonitor
+
+GATE_PROBE_SIZE = 32  # validation windows traced by GateMonitor each epoch
+_PREDICT_BATCH = 1024
+
+
+# Holds arrays: compared by identity, not field by field.
+@dataclasses.dataclass(eq=False)
+class ForecastRun:
+    """What `train` returns; `record` is what it wrote to run.json.
+
+    Args:
+        config: The settings used.
+        data: Windows, splits and scaler.
+        network: The trained Keras model (standardised units), best weights.
+        forecaster: `Forecaster` around `network` (original units).
+        evaluation: Test scores of the model and the baselines.
+        history: `{"epoch": [...], "loss": [...], "val_loss": [...]}` over all
+            epochs, including those before a resume.
+        record: The run record (settings, data, training, metrics, paths).
+        logdir: TensorBoard directory, also holding run.json and the plot.
+        plot_path: The forecast-vs-truth PNG.
+        export_path: The SavedModel directory, or `None`.
+    """
+
+    config: ForecastConfig
+    data: ForecastData
+    network: keras.Model
+    forecaster: keras.Model
+    evaluation: ForecastEvaluation
+    history: dict
+    record: dict
+    logdir: str
+    plot_path: str
+    export_path: str | None = None
+
+
+def train(
+    config: ForecastConfig,
+    *,
+    logdir,
+    export_dir=None,
+    data: ForecastData | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks=(),
+    verbose="auto",
+    strategy: tf.distribute.Strategy | None = None,
+) -> ForecastRun:
+    """Trains, evaluates and (optionally) exports a forecaster.
+
+    Everything a user can get wrong (data, columns, sizes, paths, device) is
+    checked before anything is written. `logdir` receives TensorBoard logs,
+    run.json (settings first, each stage as it ends), history.csv, the best
+    checkpoint, a backup per epoch (removed once training is done) and
+    forecast.png.
+
+    Args:
+        config: The run's settings.
+        logdir: Run directory: new, empty, or (with `resume` or `overwrite`)
+            one of the tool's runs. Nothing else is ever written into.
+        export_dir: SavedModel directory, or `None` for no export: new,
+            empty, or (with `overwrite`, or this run's own when resuming)
+            one of the tool's exports.
+        data: The prepared data; by default read as `config` says.
+        resume: Continue the interrupted run in `logdir` from the stage it
+            reached (its last finished epoch, or after training).
+        overwrite: Replace the tool's run in `logdir` and its export in
+            `export_dir`, if there are any.
+        callbacks: Extra Keras callbacks, called after ours.
+        verbose: `Model.fit` verbosity (1: progress bar, 2: one line per epoch).
+        strategy: The `tf.distribute` strategy of `config.distribute`, if
+            already made (it must come before other TensorFlow work).
+
+    Raises:
+        ValueError: for anything wrong with the settings, the data or the
+            output directories, and when training diverges (the run is then
+            marked failed and nothing is exported).
+    """
+    started = time.perf_counter()
+    distributed = config.distribute != "none"
+    if strategy is None:
+        strategy = get_strategy(config.distribute)
+    chief_paths = (logdir, export_dir)
+    if distributed:
+        # Every worker writes its logs and model; only the chief's are kept.
+        logdir = worker_path(logdir, strategy)
+        export_dir = None if export_dir is None else worker_path(export_dir, strategy)
+    logdir, export_dir = _check_outputs(config, logdir, export_dir, resume, overwrite)
+    if data is None:
+        data = prepare_data(config)
+    device = resolve_device(config.device)
+    keras.utils.set_random_seed(config.seed)
+    with (
+        _run_directory(logdir, resume, overwrite),
+        strategy.scope() if distributed else tf.device(device),
+    ):
+        network = build_network(config, len(data.series.columns))
+        forecaster = Forecaster(network, data.scaler, name="forecaster")
+        forecaster(data.raw("val")[0][:1])
+        record = _start_record(config, data, network, device, logdir, export_dir, resume)
+        metrics = ForecastMetricsCallback(
+            logdir, forecaster, data.raw("val", observed_only=True), data.mase_scale,
+            _hparams(config),
+        )  # fmt: skip
+        try:
+            if record["status"] == TRAINING:
+                _fit(network, config, data, logdir, record, metrics, callbacks, verbose, resume)
+            if not network.optimizer.built:  # the checkpoint holds its state too
+                network.optimizer.build(network.trainable_variables)
+            network.load_weights(os.path.join(logdir, BEST_WEIGHTS))
+            run = _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics)
+        finally:
+            metrics.close()
+        record["training"]["seconds"] = round(time.perf_counter() - started, 1)
+        write_run_record(logdir, record)
+    if distributed:
+        for path in chief_paths:
+            if path is not None:
+                cleanup_worker_path(path, strategy)
+    return run
+
+
+def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, str | None]:
+    """Absolute `(logdir, export_dir)` once both may be written as asked."""
+    if resume and overwrite:
+        raise ValueError("Expected at most one of `resume` and `overwrite`. Received: both")
+    check_separate({"logdir": logdir, "export": export_dir})
+    logdir = check_writable_directory(logdir, "logdir")
+    state = check_owned_directory(logdir, "logdir", is_run_directory, RUN_ENTRIES)
+    if state == "ours":
+        with RunLock(logdir):  # refused at once while another run writes it
+            pass
+    run_id = None
+    if resume:
+        run_id = check_resumable(logdir, config)["run_id"]
+    elif state == "ours" and not overwrite:
+        raise ValueError(
+            f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
+            "which holds a keras-lstm-cell run; choose another --name, continue it "
+            "with --resume, or replace it with --overwrite"
+        )
+    if export_dir is not None:
+        export_dir = check_export_target(export_dir, run_id, overwrite)
+    return logdir, export_dir
+
+
+@contextlib.contextmanager
+def _run_directory(logdir: str, resume: bool, overwrite: bool):
+    """Creates `logdir` if needed and holds its `RunLock` for the whole block.
+
+    Under the lock the directory is checked again (another run may have
+    written it meanwhile), emptied of the tool's files when `overwrite`, and
+    cleared of the temporary files a crash left. If the block fails before
+    the run wrote anything, a directory created here is removed again.
+    """
+    created = not os.path.exists(logdir)
+    os.makedirs(logdir, exist_ok=True)
+    try:
+        with RunLock(logdir):
+            state = check_owned_directory(logdir, "logdir", is_run_directory, RUN_ENTRIES)
+            if state == "ours" and not resume and not overwrite:
+                raise ValueError(
+                    f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
+                    "which another run has just written"
+                )
+            if overwrite:
+                clear_directory(logdir, RUN_ENTRIES, keep=(LOCK_FILE,))
+            remove_stale_files(logdir)
+            yield
+    except BaseException:
+        if created and set(os.listdir(logdir)) <= {LOCK_FILE}:
+            shutil.rmtree(logdir, ignore_errors=True)
+        raise
+
+
+def _start_record(config, data, network, device, logdir, export_dir, resume) -> dict:
+    """The run record: a new one, or the interrupted run's with this session's settings."""
+    if resume:
+        record = check_resumable(logdir, config)
+        record.update(config=config.to_dict(), device=device)
+    else:
+        record = {
+            "status": TRAINING,
+            "run_id": new_run_id(),
+            "config": config.to_dict(),
+            "data": data.describe(),
+            "scaler": data.scaler.get_config(),
+            "device": device,
+            "versions": versions(),
+            "paths": {},
+            "model": {"layer": config.layer, "parameters": network.count_params()},
+            "optimizer": network.optimizer.get_config(),
+        }
+    record["paths"].update(logdir=_shown(logdir), export=_shown(export_dir))
+    write_run_record(logdir, record)
+    return record
+
+
+def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, resume) -> None:
+    """Trains from the last backed-up epoch; the record then says `"trained"`."""
+    initial_epoch = restore_backup(logdir, network)
+    prior_val_losses = truncate_history(logdir, initial_epoch)
+    csv_logger = keras.callbacks.CSVLogger(os.path.join(logdir, HISTORY), append=True)
+    gate_callbacks = []
+    if config.gate_monitor:
+        probe = data.scaled("val")[0][:GATE_PROBE_SIZE]  # fixed, so epochs are comparable
+        gate_callbacks.append(GateMonitor(probe, os.path.join(logdir, GATES_DIR)))
+    all_callbacks = [
+        *standard_callbacks(config, logdir, prior_val_losses),
+        csv_logger,
+        metrics,
+        *gate_callbacks,
+        # Last of the run's own: an epoch is backed up only once its history
+        # row, checkpoint and logs are written, so a kill in between redoes
+        # it. No callback before it reads the weights in on_train_begin,
+        # where it restores them.
+        backup_callback(logdir),
+        *callbacks,
+    ]
+    try:
+        network.fit(
+            **_fit_data(config, data),
+            epochs=config.epochs,
+            callbacks=all_callbacks,
+            verbose=verbose,
+        )
+    except TrainingDiverged:
+        record["status"] = FAILED
+        write_run_record(logdir, record)
+        raise
+    finally:
+        # CSVLogger closes its file in on_train_end, which an exception skips.
+        if getattr(csv_logger, "csv_file", None) is not None:
+            csv_logger.csv_file.close()
+    history = read_history(logdir)
+    val_losses = history.get("val_loss", [])
+    finite = [v if np.isfinite(v) else np.inf for v in val_losses]
+    best_epoch = int(np.argmin(finite)) if val_losses else None
+    record.update(
+        status=TRAINED,
+        training={
+            "epochs_run": len(history.get("epoch", [])),
+            "best_epoch": best_epoch,
+            "best_val_loss": val_losses[best_epoch] if val_losses else None,
+            "stopped_early": len(history.get("epoch", [])) < config.epochs,
+            "resumed_from_epoch": initial_epoch if resume else None,
+        },
+    )
+    write_run_record(logdir, record)
+    shutil.rmtree(os.path.join(logdir, BACKUP_DIR), ignore_errors=True)
+
+
+def _fit_data(config: ForecastConfig, data: ForecastData) -> dict:
+    """`Model.fit`'s data arguments: arrays, or streamed windows under a strategy."""
+    if config.distribute != "none":
+        # Windows cut on demand; the global batch is split among replicas.
+        return dict(
+            x=data.dataset("train", batch_size=config.batch_size, shuffle=True, seed=config.seed),
+            validation_data=data.dataset("val", batch_size=config.batch_size),
+            shuffle=False,
+        )
+    return dict(
+        x=data.scaled("train")[0],
+        y=data.scaled("train")[1],
+        validation_data=data.scaled("val"),
+        batch_size=config.batch_size,
+        shuffle=True,
+    )
+
+
+def _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics) -> ForecastRun:
+    """Scores, plots, logs and exports the trained forecaster; the record says `"finished"`."""
+    config = ForecastConfig.from_dict(record["config"])
+
+    def predict(x):
+        return forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)
+
+    evaluation = evaluate_part(predict, data, "test")
+    png = forecast_png(data, "test", predict(data.raw("test")[0]), unit=_unit(config, data))
+    plot_path = os.path.join(logdir, PLOT)
+    write_bytes_atomic(plot_path, png)
+    training = record["training"]
+    metrics.log_evaluation(
+        max(training["epochs_run"] - 1, 0),
+        evaluation,
+        png,
+        best_epoch=training["best_epoch"],
+        best_val_loss=training["best_val_loss"],
+    )
+    record.update(metrics={"test": evaluation.to_dict(), "verdict": evaluation.verdict()})
+    record["paths"]["plot"] = _shown(plot_path)
+    write_run_record(logdir, record)
+    if export_dir is not None:
+        metadata = forecast_metadata(record, data, forecaster)
+        export_forecaster(forecaster, export_dir, metadata, overwrite=overwrite)
+    record["status"] = FINISHED
+    return ForecastRun(
+        config=config,
+        data=data,
+        network=forecaster.network,
+        forecaster=forecaster,
+        evaluation=evaluation,
+        history=read_history(logdir),
+        record=record,
+        logdir=logdir,
+        plot_path=plot_path,
+        export_path=export_dir,
+    )
+
+
+def _unit(config: ForecastConfig, data: ForecastData) -> str | None:
+    """The target's unit: the configured one, or the embedded data's own."""
+    if config.unit is not None or config.csv is not None:
+        return config.unit
+    return DEFAULT_UNITS.get(data.series.target)
+
+
+def _shown(path: str | None) -> str | None:
+    """`path` relative to the working directory when inside it, for portable records."""
+    if path is None:
+        return None
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def _hparams(config: ForecastConfig) -> dict:
+    hparams = config.to_dict()
+    hparams.pop("cell_kwargs")
+    hparams.update({f"cell_{k}": v for k, v in config.cell_kwargs.items()})
+    return hparams
