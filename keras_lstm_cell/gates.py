@@ -80,7 +80,13 @@ def check_weight_dict(
         )
     arrays = {}
     for key, shape in expected.items():
-        value = np.asarray(weights[key], dtype=dtype)
+        try:
+            value = np.asarray(weights[key], dtype=dtype)
+        except (ValueError, TypeError) as e:
+            raise ValueError(
+                f"Expected `{key}` to be an array of numbers of shape {shape}. "
+                f"Received: {key}={weights[key]!r} ({e})"
+            ) from e
         if value.shape != shape:
             raise ValueError(
                 f"Expected `{key}` to have shape {shape}. Received: {key}.shape={value.shape}"

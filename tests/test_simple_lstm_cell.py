@@ -75,6 +75,10 @@ def test_set_gate_weights_round_trip():
         (lambda w: w.update(W_x=np.zeros((3, 2))), r"Unexpected gate weights \['W_x'\]"),
         (lambda w: w.update(W_f=np.zeros((2, 3))), r"`W_f` to have shape \(3, 2\).*\(2, 3\)"),
         (lambda w: w.update(b_c=np.zeros(4)), r"`b_c` to have shape \(3,\).*\(4,\)"),
+        (
+            lambda w: w.update(b_f=["a", "b", "c"]),
+            r"`b_f` to be an array of numbers of shape \(3,\). Received: b_f=\['a', 'b', 'c'\]",
+        ),
     ],
 )
 def test_set_gate_weights_rejects_bad_dicts(mutate, match):

@@ -41,6 +41,14 @@ def _env(**overrides) -> dict:
     return env
 
 
+def _tool_env(**overrides) -> dict:
+    """`_env` as a user's shell has it, with TensorFlow's C++ log level unset: the
+    tool then lists the devices (quietly) before it makes the strategy."""
+    env = _env(**overrides)
+    del env["TF_CPP_MIN_LOG_LEVEL"]
+    return env
+
+
 def _result(stdout: str, stderr: str, returncode: int) -> dict:
     log = "\n".join(line for line in stderr.splitlines() if not line.startswith("I0000"))
     assert returncode == 0, f"exit code {returncode}:\n{log[-4000:]}"
@@ -364,7 +372,7 @@ def test_forecasting_tool_on_two_workers_matches_one(tmp_path):
     processes = [
         subprocess.Popen(
             _train_command("mirrored", tmp_path),
-            env=_env(),
+            env=_tool_env(),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -376,7 +384,7 @@ def test_forecasting_tool_on_two_workers_matches_one(tmp_path):
         processes.append(
             subprocess.Popen(
                 _train_command("multiworker", tmp_path),
-                env=_env(TF_CONFIG=config),
+                env=_tool_env(TF_CONFIG=config),
                 cwd=tmp_path,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
