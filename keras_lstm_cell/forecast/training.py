@@ -176,9 +176,8 @@ def train(
         forecaster(data.raw("val")[0][:1])
         record = _start_record(config, data, network, device, logdir, export_dir, resume)
         metrics = ForecastMetricsCallback(
-            logdir, forecaster, data.raw("val", observed_only=True), data.mase_scale,
-            _hparams(config),
-        )  # fmt: skip
+            logdir, forecaster, _validation(data), data.mase_scale, _hparams(config)
+        )
         try:
             if record["status"] == TRAINING:
                 _fit(network, config, data, logdir, record, metrics, callbacks, verbose, resume)
@@ -383,6 +382,12 @@ def _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics) ->
         plot_path=plot_path,
         export_path=export_dir,
     )
+
+
+def _validation(data: ForecastData) -> tuple:
+    """Raw validation windows for the per-epoch metrics: the observed ones, if any."""
+    observed = data.raw("val", observed_only=True)
+    return observed if len(observed[1]) else data.raw("val")
 
 
 def _unit(config: ForecastConfig, data: ForecastData) -> str | None:
