@@ -393,12 +393,14 @@ def test_config_round_trip():
         activity_regularizer="l1",
         use_cudnn=False,
         variant="coupled",
+        implementation=1,
         name="forecaster",
     )
     config = layer.get_config()
     restored = SimpleLSTM.from_config(config)
     assert restored.get_config() == config
     assert restored.variant == "coupled"
+    assert restored.cell.implementation == 1
     assert restored.units == 6 and restored.go_backwards and restored.use_cudnn is False
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert isinstance(again, SimpleLSTM)
