@@ -314,11 +314,14 @@ def _tf_scan(step, carry, xs, reverse):
 def _python_scan(step, carry, xs, reverse):
     """`jax.lax.scan` as a Python loop: unrolled when traced (TensorFlow), or
     run step by step (torch, eager)."""
-    n = next(x for x in xs if x is not None).shape[0]
+    # Unstacked once: on torch, indexing x[t] at every step would make
+    # autograd write a zero-filled gradient of the whole `x` per step.
+    slices = [None if x is None else ops.unstack(x, axis=0) for x in xs]
+    n = len(next(x for x in slices if x is not None))
     order = range(n - 1, -1, -1) if reverse else range(n)
     per_step = [None] * n
     for t in order:
-        carry, per_step[t] = step(carry, tuple(None if x is None else x[t] for x in xs))
+        carry, per_step[t] = step(carry, tuple(None if x is None else x[t] for x in slices))
     stacked = tuple(
         None if per_step[0][k] is None else ops.stack([ys[k] for ys in per_step])
         for k in range(len(per_step[0]))
