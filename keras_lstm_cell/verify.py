@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
 
     default = default_precision_row(results)
     print(
-        f"\nAt the device's default precision ({accelerator.precision_name()}), every "
+        f"\nAt the device's default precision, {accelerator.precision_name()}, every "
         f"float32 row, both layers: forward max diff {default.forward:.3g}, gradient "
         f"{default.gradient:.3g} (tolerance {default.tolerance:g}): "
         f"{'yes' if default.ok else 'NO'}"
