@@ -2,8 +2,11 @@
 
 Times `fit` (Adam with global gradient clipping, MSE) and `predict` of
 `Input -> LSTM(units) -> Dense(1)` for `keras.layers.LSTM`,
-`keras.layers.RNN(SimpleLSTMCell)` and `SimpleLSTM`, and the same loop with
-`torch.nn.LSTM` (in a worker process, when torch is installed). The variants
+`keras.layers.RNN(SimpleLSTMCell)` and `SimpleLSTM` (optionally also
+`SimpleLSTM(use_cudnn=False)`, the fused loop, and `SimpleLSTM(use_cudnn=True)`),
+on the Keras backend of `--backend` (TensorFlow, JAX or torch), and the same
+loop with `torch.nn.LSTM` (in a worker process, when torch is installed; on
+the GPU when torch sees one). The variants
 run in one process, interleaved round by round in a rotating order, after a
 warm-up, so that drift of a shared machine reaches all of them alike; the
 reported time is the median over rounds. Peak memory of training is measured
@@ -14,6 +17,7 @@ training epochs, minus the resident set before them.
     python benchmarks/lstm_speed.py --quick       # a rough look in ~1 minute
     python benchmarks/lstm_speed.py --shapes 64,30,5,64 --rounds 9
     KERAS_BACKEND=jax python benchmarks/lstm_speed.py
+    python benchmarks/lstm_speed.py --backend torch --variants simple_lstm,simple_lstm_fused
 
 Writes `benchmarks/results/lstm_speed-<backend>.json` (raw times, summary,
 machine and the resolved configuration) unless `--out` says otherwise.
@@ -52,12 +56,14 @@ MEMORY_SHAPES = "long"  # peak memory for: "long" (the longest shape), "all", "n
 SAMPLE_SECONDS = 0.001  # resident-set sampling period for peak memory
 SEED = 0
 
-KERAS_VARIANTS = ("keras_lstm", "rnn_cell", "simple_lstm")
+KERAS_VARIANTS = ("keras_lstm", "rnn_cell", "simple_lstm")  # the default selection
 TORCH_VARIANT = "torch_lstm"
 LABELS = {
     "keras_lstm": "keras.layers.LSTM",
     "rnn_cell": "RNN(SimpleLSTMCell)",
     "simple_lstm": "SimpleLSTM",
+    "simple_lstm_fused": "SimpleLSTM(use_cudnn=False)",
+    "simple_lstm_cudnn": "SimpleLSTM(use_cudnn=True)",
     "torch_lstm": "torch.nn.LSTM",
 }
 BASELINE = "keras_lstm"
@@ -91,6 +97,7 @@ class Shape:
 @dataclass
 class Config:
     shapes: list[Shape]
+    variants: tuple[str, ...] = KERAS_VARIANTS
     rounds: int = ROUNDS
     min_seconds: float = MIN_SECONDS
     max_batches: int = MAX_BATCHES
@@ -162,20 +169,32 @@ def build_model(variant: str, shape: Shape):
         "keras_lstm": lambda: keras.layers.LSTM(shape.units),
         "rnn_cell": lambda: keras.layers.RNN(SimpleLSTMCell(shape.units)),
         "simple_lstm": lambda: SimpleLSTM(shape.units),
+        "simple_lstm_fused": lambda: SimpleLSTM(shape.units, use_cudnn=False),
+        "simple_lstm_cudnn": lambda: SimpleLSTM(shape.units, use_cudnn=True),
     }
     inputs = keras.Input((shape.steps, shape.features))
-    outputs = keras.layers.Dense(1)(layers[variant]()(inputs))
+    layer = layers[variant]()
+    outputs = keras.layers.Dense(1)(layer(inputs))
     model = keras.Model(inputs, outputs)
     model.compile(
         optimizer=keras.optimizers.Adam(LEARNING_RATE, global_clipnorm=CLIPNORM),
         loss="mse",
     )
-    return model
+    return model, layer
+
+
+def _sync(model) -> None:
+    """Waits for the device: reading the weights back waits for their update."""
+    import keras
+
+    for variable in model.trainable_variables:
+        keras.ops.convert_to_numpy(variable)
 
 
 class _EpochTimer:
     """Seconds from the start to the end of the last epoch (or predict loop):
-    the steady state, without `fit`'s and `predict`'s set-up per call."""
+    the steady state, without `fit`'s and `predict`'s set-up per call. On a
+    GPU the epoch ends when the last update has landed (`_sync`)."""
 
     def __init__(self):
         import keras
@@ -184,9 +203,11 @@ class _EpochTimer:
 
         class Callback(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
+                _sync(self.model)
                 timer.start = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
+                _sync(self.model)
                 timer.seconds = time.perf_counter() - timer.start
 
             def on_predict_begin(self, logs=None):
@@ -201,7 +222,7 @@ class _EpochTimer:
 class KerasRunner:
     def __init__(self, variant: str, shape: Shape, batches: int, weights=None):
         self.shape, self.batches = shape, batches
-        self.model = build_model(variant, shape)
+        self.model, self.layer = build_model(variant, shape)
         if weights is not None:
             self.model.set_weights(weights)
         self.x, self.y = _data(shape, batches)
@@ -228,6 +249,10 @@ class KerasRunner:
         )
         return self.timer.seconds
 
+    @property
+    def loop(self) -> str | None:
+        return getattr(self.layer, "last_loop", None)
+
 
 # Torch side, in a worker process that takes one JSON command per line.
 
@@ -239,14 +264,21 @@ class TorchRunner:
 
         torch.manual_seed(SEED)
         self.shape, self.batches = shape, batches
-        self.lstm = torch.nn.LSTM(shape.features, shape.units, batch_first=True)
-        self.head = torch.nn.Linear(shape.units, 1)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"  # cuDNN on a GPU
+        self.lstm = torch.nn.LSTM(shape.features, shape.units, batch_first=True).to(self.device)
+        self.head = torch.nn.Linear(shape.units, 1).to(self.device)
         self.params = [*self.lstm.parameters(), *self.head.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=LEARNING_RATE)
         self.loss = torch.nn.MSELoss()
         x, y = _data(shape, batches)
-        self.x = torch.from_numpy(np.ascontiguousarray(x))
-        self.y = torch.from_numpy(y)
+        self.x = torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
+        self.y = torch.from_numpy(y).to(self.device)
+
+    def _sync(self):
+        import torch
+
+        if self.device == "cuda":
+            torch.cuda.synchronize()
 
     def _forward(self, x):
         outputs, _ = self.lstm(x)
@@ -264,6 +296,7 @@ class TorchRunner:
             self.loss(self._forward(xb), yb).backward()
             torch.nn.utils.clip_grad_norm_(self.params, CLIPNORM)
             self.optimizer.step()
+        self._sync()
         return time.perf_counter() - start
 
     def predict(self) -> float:
@@ -274,7 +307,7 @@ class TorchRunner:
         self.lstm.eval()
         with torch.no_grad():
             for k in range(self.batches):
-                self._forward(self.x[k * b : (k + 1) * b]).numpy()
+                self._forward(self.x[k * b : (k + 1) * b]).cpu().numpy()
         return time.perf_counter() - start
 
 
@@ -288,7 +321,13 @@ def torch_worker() -> int:
         elif command["op"] == "versions":
             import torch
 
-            reply = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+            reply = {
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "torch_device": torch.cuda.get_device_name()
+                if torch.cuda.is_available()
+                else "cpu",
+            }
         else:
             reply = {"seconds": getattr(runner, command["op"])()}
         print(json.dumps(reply), flush=True)
@@ -357,15 +396,22 @@ def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
     weights = probe.model.get_weights()
     del probe
 
-    runners = {}
-    for variant in KERAS_VARIANTS:
+    runners, skipped = {}, {}
+    for variant in config.variants:
         keras.utils.set_random_seed(SEED)
-        runners[variant] = KerasRunner(variant, shape, batches, weights)
+        try:
+            runner = KerasRunner(variant, shape, batches, weights)
+            runner.fit()  # warm-up: tracing, compilation, caches
+            runner.predict()
+        except ValueError as e:  # SimpleLSTM(use_cudnn=True) where cuDNN cannot run
+            skipped[variant] = str(e)
+            print(f"skipping {LABELS[variant]}: {e}", file=sys.stderr, flush=True)
+            continue
+        runners[variant] = runner
     if torch_client is not None:
         runners[TORCH_VARIANT] = TorchVariant(torch_client, shape, batches)
-    for runner in runners.values():  # warm-up: tracing, compilation, caches
-        runner.fit()
-        runner.predict()
+        runners[TORCH_VARIANT].fit()
+        runners[TORCH_VARIANT].predict()
 
     names = list(runners)
     times = {name: {"fit": [], "predict": []} for name in names}
@@ -374,7 +420,8 @@ def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
         for name in order:
             times[name]["fit"].append(runners[name].fit())
             times[name]["predict"].append(runners[name].predict())
-    return {"batches": batches, "times": times}
+    loops = {name: getattr(runner, "loop", None) for name, runner in runners.items()}
+    return {"batches": batches, "times": times, "loops": loops, "skipped": skipped}
 
 
 def memory_probe(variant: str, shape: Shape, batches: int) -> dict:
@@ -430,6 +477,8 @@ def summarize(shape: Shape, measured: dict, memory: dict) -> list[dict]:
                 "shape": str(shape),
                 "variant": name,
                 "layer": LABELS[name],
+                "loop": measured.get("loops", {}).get(name),
+                "train_ms_per_batch": 1000 * fit / measured["batches"],
                 "train_seq_per_s": sequences / fit,
                 "train_time_vs_keras": fit / base["fit"],
                 "infer_seq_per_s": sequences / predict,
@@ -443,14 +492,14 @@ def summarize(shape: Shape, measured: dict, memory: dict) -> list[dict]:
 
 def format_table(rows: list[dict]) -> str:
     lines = [
-        "| shape (B, T, F, H) | layer | train seq/s | train time × keras "
+        "| shape (B, T, F, H) | layer | loop | train seq/s | train time × keras "
         "| infer seq/s | infer time × keras | train peak MB |",
-        "|---|---|--:|--:|--:|--:|--:|",
+        "|---|---|---|--:|--:|--:|--:|--:|",
     ]
     for r in rows:
         mem = "" if r["train_peak_mb"] is None else f"{r['train_peak_mb']:.0f}"
         lines.append(
-            f"| {r['shape']} | {r['layer']} | {r['train_seq_per_s']:,.0f} "
+            f"| {r['shape']} | {r['layer']} | {r['loop'] or ''} | {r['train_seq_per_s']:,.0f} "
             f"| {r['train_time_vs_keras']:.2f} | {r['infer_seq_per_s']:,.0f} "
             f"| {r['infer_time_vs_keras']:.2f} | {mem} |"
         )
@@ -485,6 +534,12 @@ def machine() -> dict:
         import jax
 
         info["jax"] = jax.__version__
+        info["device"] = str(jax.devices()[0].device_kind)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        info["torch"] = torch.__version__
+        info["device"] = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     return info
 
 
@@ -507,8 +562,13 @@ def parse_args(argv):
     )
     parser.add_argument("--no-torch", action="store_true", help="skip torch.nn.LSTM")
     parser.add_argument(
+        "--variants",
+        help=f"Keras layers to time, comma-separated, from {', '.join(list(LABELS)[:-1])} "
+        f"(default: {','.join(KERAS_VARIANTS)}; {BASELINE} is always timed)",
+    )
+    parser.add_argument(
         "--backend",
-        choices=("tensorflow", "jax"),
+        choices=("tensorflow", "jax", "torch"),
         help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
     )
     parser.add_argument("--out", type=Path, help="JSON output path")
@@ -530,6 +590,14 @@ def make_config(args) -> Config:
         config.rounds = args.rounds
     if args.memory is not None:
         config.memory = args.memory
+    if args.variants:
+        variants = [v for v in args.variants.split(",") if v]
+        unknown = [v for v in variants if v not in LABELS or v == TORCH_VARIANT]
+        if unknown:
+            raise ValueError(
+                f"Expected --variants from {', '.join(list(LABELS)[:-1])}. Received: {unknown}"
+            )
+        config.variants = tuple(dict.fromkeys([BASELINE, *variants]))
     config.torch = not args.no_torch and torch_available()
     return config
 
@@ -588,6 +656,7 @@ def main(argv=None) -> int:
     print(
         f"\n{m['cpu']}, {m['cores']} cores; Keras {m['keras']} ({m['backend']})"
         + (f", torch {m['torch']}" if "torch" in m else "")
+        + (f"; device {m['device']}" if "device" in m else "")
         + f"; 1-min load average {m['load_average_1min'][0]:.1f} before, "
         f"{m['load_average_1min'][1]:.1f} after\n"
     )

@@ -30,8 +30,8 @@ automatically.
 
 Masks follow `keras.layers.RNN` on each backend: at a masked step the states
 keep their previous value and the output is zero (`zero_output_for_mask`),
-or else repeats the previous output (TensorFlow) or the previous state h
-(JAX), which differ only when the first steps are masked.
+or else repeats the previous output (TensorFlow, torch) or the previous
+state h (JAX), which differ only when the first steps are masked.
 
 On TensorFlow the forward and backward loops are compiled with XLA
 (`jit=True`); on JAX they are traced into the caller's `jax.jit`. Outside
@@ -39,6 +39,8 @@ training the TensorFlow forward loop keeps only what it returns: saving the
 gates of every step for the backward pass costs about 40% of the loop's time
 on CPU. A gradient taken through such a call runs the forward loop again, with
 the gates, before the backward loop. (JAX's `jit` drops unused values itself.)
+On torch the loop runs step by step, eagerly, and torch's autograd
+differentiates it; it keeps no gates of its own.
 """
 
 from __future__ import annotations
@@ -130,8 +132,15 @@ def fused_lstm(
         return _tf_fused_lstm(*args, config, training)
     if backend == "jax":
         return _jax_kernel(config)(*args)
+    if backend == "torch":
+        if config.manual_gradient:
+            raise ValueError(
+                "On torch the fused loop is differentiated by autograd. "
+                "Received: config.manual_gradient=True"
+            )
+        return _forward(_python_scan, *args, config)[:3]
     raise ValueError(
-        "The fused LSTM loop supports the 'tensorflow' and 'jax' backends. "
+        "The fused LSTM loop supports the 'tensorflow', 'jax' and 'torch' backends. "
         f"Received: backend={backend!r}"
     )
 
@@ -175,11 +184,14 @@ def _forward(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
             h_next = ops.where(m_t, g.h, h)
             c_next = ops.where(m_t, g.c, c)
             y_next = ops.where(m_t, g.h, y_masked)
+        # The outputs differ from the states only under a mask.
+        y_seq = y_next if (m_t is not None and config.return_sequences) else None
+        if not config.manual_gradient:  # autodiff keeps what it needs itself
+            h_seq = h_next if (y_seq is None and config.return_sequences) else None
+            return (h_next, c_next, y_next), (h_seq, None, None, y_seq)
         gates = ops.concatenate(
             [getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER], axis=-1
         )  # (B, 4H)
-        # The outputs differ from the states only under a mask.
-        y_seq = y_next if (m_t is not None and config.return_sequences) else None
         return (h_next, c_next, y_next), (h_next, c_next, gates, y_seq)
 
     (h_t, c_t, y_t), (hs, cs, gates, ys) = scan(
@@ -299,16 +311,19 @@ def _tf_scan(step, carry, xs, reverse):
     return carry, stacked
 
 
-def _tf_unrolled_scan(step, carry, xs, reverse):
-    import tensorflow as tf
-
-    n = next(x for x in xs if x is not None).shape[0]
+def _python_scan(step, carry, xs, reverse):
+    """`jax.lax.scan` as a Python loop: unrolled when traced (TensorFlow), or
+    run step by step (torch, eager)."""
+    # Unstacked once: on torch, indexing x[t] at every step would make
+    # autograd write a zero-filled gradient of the whole `x` per step.
+    slices = [None if x is None else ops.unstack(x, axis=0) for x in xs]
+    n = len(next(x for x in slices if x is not None))
     order = range(n - 1, -1, -1) if reverse else range(n)
     per_step = [None] * n
     for t in order:
-        carry, per_step[t] = step(carry, tuple(None if x is None else x[t] for x in xs))
+        carry, per_step[t] = step(carry, tuple(None if x is None else x[t] for x in slices))
     stacked = tuple(
-        None if per_step[0][k] is None else tf.stack([ys[k] for ys in per_step])
+        None if per_step[0][k] is None else ops.stack([ys[k] for ys in per_step])
         for k in range(len(per_step[0]))
     )
     return carry, stacked
@@ -321,7 +336,7 @@ def _tf_kernels(config: LoopConfig):
     def scan(step, carry, xs, reverse):
         n = next(x for x in xs if x is not None).shape[0]
         if config.unroll and n is not None:
-            return _tf_unrolled_scan(step, carry, xs, reverse)
+            return _python_scan(step, carry, xs, reverse)
         return _tf_scan(step, carry, xs, reverse)
 
     def forward(*args):

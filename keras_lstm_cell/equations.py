@@ -77,7 +77,10 @@ def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: float) -> Tensor
     `keras.layers.LayerNormalization(epsilon=epsilon)` computes it.
     """
     mean, variance = ops.moments(x, axes=[-1], keepdims=True)
-    return (x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta
+    # `ops` throughout: `x`, γ and β may be NumPy arrays, which torch tensors
+    # do not combine with through `-` and `*`.
+    normalized = ops.multiply(ops.subtract(x, mean), ops.rsqrt(variance + epsilon))
+    return ops.add(ops.multiply(normalized, gamma), beta)
 
 
 def lstm_equations(

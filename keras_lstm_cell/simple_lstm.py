@@ -14,6 +14,7 @@ from keras.saving import register_keras_serializable
 from keras.src import backend as keras_backend
 
 from keras_lstm_cell import _fast_lstm
+from keras_lstm_cell import accelerator
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,26 @@ _LAYER_KWARGS = ("name", "dtype", "trainable", "autocast", "input_shape", "input
 # Keys of `Layer.get_config()`, which the cell's config repeats.
 _BASE_CONFIG_KEYS = ("name", "trainable", "dtype")
 _FUSED_DTYPES = ("float32", "float64")
+_BACKENDS = ("tensorflow", "jax", "torch")
+# The loops `use_cudnn="auto"` tries, in this order, per (backend, device); the
+# first that can run this configuration runs (README, Speed). "cudnn" is cuDNN
+# through Keras's backend (TensorFlow, JAX) or torch's LSTM kernel on a CUDA
+# device; "native" is torch's LSTM kernel on the CPU; "fused" is `_fast_lstm`.
+AUTO_LOOPS = {
+    ("tensorflow", "cpu"): ("fused",),
+    # Not measured (no TensorFlow on the GPU machine): as keras.layers.LSTM.
+    ("tensorflow", "gpu"): ("cudnn", "fused"),
+    ("jax", "cpu"): ("fused",),
+    # H200, JAX 0.11.2: the fused loop trained in 0.43-0.68x cuDNN's time on
+    # three shapes of four and 1.01x on the fourth.
+    ("jax", "gpu"): ("fused",),
+    # 2-core CPU: torch's kernel trained in 0.47x keras.layers.LSTM's time on
+    # (64, 30, 5, 64), the fused loop in 0.94x, the generic loop in 1.54x.
+    ("torch", "cpu"): ("native", "fused"),
+    # H200, torch 2.11: the built-in's cuDNN trained in 0.13-0.19x the time
+    # of the generic loop.
+    ("torch", "gpu"): ("cudnn", "fused"),
+}
 
 
 def _check_bool(name: str, value) -> bool:
@@ -33,16 +54,7 @@ def _check_bool(name: str, value) -> bool:
 
 
 def _gpu_available() -> bool:
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return bool(tf.config.list_logical_devices("GPU"))
-    if backend == "jax":
-        import jax
-
-        return any(d.platform == "gpu" for d in jax.devices())
-    return False
+    return accelerator.device_kind() == "gpu"
 
 
 @register_keras_serializable(package="keras_lstm_cell")
@@ -52,30 +64,44 @@ class SimpleLSTM(keras.layers.RNN):
     Computes exactly what `keras.layers.RNN(SimpleLSTMCell(units))` computes,
     with the same weights (`kernel`, `recurrent_kernel`, `bias`, in the gate
     order of `keras.layers.LSTM`) and the same config, but runs the time loop
-    in one of three ways, fastest first:
+    in one of four ways, whichever is fastest where it runs (`AUTO_LOOPS`:
+    cuDNN first on a GPU with TensorFlow or torch, the fused loop with JAX and
+    on a CPU, torch's LSTM kernel on a CPU with torch):
 
-    1. **cuDNN**, on a GPU, through Keras's backend as `keras.layers.LSTM`
-       does, when the configuration allows it: `activation="tanh"`,
-       `recurrent_activation="sigmoid"`, `use_bias=True`, `unroll=False`, no
-       recurrent dropout in training and, with a mask, right-padded sequences
-       and `zero_output_for_mask == return_sequences` (cuDNN's outputs at
-       padded steps are zeros).
-    2. **Fused**, on the TensorFlow and JAX backends: the input projection
-       `x_t · W` of every step as one matrix product before the loop, one
-       recurrent product `h_{t-1} · U` per step, the gate arithmetic of
-       `lstm_equations`, and a hand-written backward pass through time whose
-       weight gradients are single products over all steps (for the `tanh`,
-       `sigmoid` and linear activations; others are differentiated
-       automatically). On TensorFlow both loops are compiled with XLA, and
-       outside training (`predict`, `evaluate`) the forward loop keeps no
-       gates for a backward pass; a gradient through such a call recomputes
-       them. Input dropout uses the cell's seeded mask, one per sequence.
-    3. **Generic**: `keras.layers.RNN`'s loop over the cell, for everything
-       else (another backend, a cell `variant`, recurrent dropout in training,
-       a compute dtype other than float32/float64, or `use_fused=False`).
+    1. **cuDNN**, on a GPU, when the configuration allows it:
+       `activation="tanh"`, `recurrent_activation="sigmoid"`, float32,
+       `unroll=False`, no recurrent dropout in training; on TensorFlow and
+       JAX also `use_bias=True`. On TensorFlow and JAX it runs through
+       Keras's backend function as `keras.layers.LSTM` does; the layer
+       reverses the inputs itself for `go_backwards`, so a backend that
+       returns the outputs of a backward pass in another order (Keras 3.15.1's
+       JAX function does) cannot reorder them. With a mask, only TensorFlow
+       takes cuDNN: for right-padded sequences (checked on the data; other
+       masks take the fused loop) and `zero_output_for_mask ==
+       return_sequences` (cuDNN's outputs at padded steps are zeros). On
+       torch it runs torch's own LSTM kernel on the layer's weights.
+    2. **Native**, on torch on a CPU: torch's own LSTM kernel
+       (`torch._VF.lstm`, what `torch.nn.LSTM` runs) on the layer's weights,
+       for the options cuDNN takes (`use_bias=False` included), in float32
+       or float64, without a mask; gradients flow through torch's autograd.
+    3. **Fused**: the input projection `x_t · W` of every step as one matrix
+       product before the loop, one recurrent product `h_{t-1} · U` per step,
+       the gate arithmetic of `lstm_equations`, and, on TensorFlow and JAX, a
+       hand-written backward pass through time whose weight gradients are
+       single products over all steps (for the `tanh`, `sigmoid` and linear
+       activations; others, and torch, are differentiated automatically). On
+       TensorFlow both loops are compiled with XLA, and outside training
+       (`predict`, `evaluate`) the forward loop keeps no gates for a backward
+       pass; a gradient through such a call recomputes them. Input dropout
+       uses the cell's seeded mask, one per sequence.
+    4. **Generic**: `keras.layers.RNN`'s loop over the cell, for everything
+       else (a cell `variant`, recurrent dropout in training, a compute dtype
+       other than float32/float64, or `use_fused=False`).
 
-    `fast_path_reason()` tells why the generic loop would run, and
-    `last_loop` records which loop the last call traced.
+    `fast_path_reason()` tells why the generic loop would run,
+    `cudnn_reason()` and `native_reason()` why those loops would not, and
+    `last_loop` records which loop the last call traced (`"cudnn"`,
+    `"native"`, `"fused"` or `"generic"`).
 
     Reference:
         - [Hochreiter & Schmidhuber, 1997](
@@ -119,9 +145,12 @@ class SimpleLSTM(keras.layers.RNN):
             Default: `False`.
         zero_output_for_mask: If `True`, masked steps output zeros; otherwise
             they repeat the previous output. Default: `False`.
-        use_cudnn: `"auto"` (cuDNN when possible), `True` (raise a
-            `ValueError` when not possible) or `False`. Default: `"auto"`.
-        use_fused: If `False`, never take the fused loop. Default: `True`.
+        use_cudnn: `"auto"` (the fastest loop measured where the layer runs,
+            `AUTO_LOOPS`), `True` (cuDNN, or a `ValueError` when it cannot
+            run) or `False` (neither cuDNN nor torch's LSTM kernel, as
+            `keras.layers.LSTM(use_cudnn=False)` skips its backend function:
+            the fused loop when it can run). Default: `"auto"`.
+        use_fused: If `False`, always run the generic loop. Default: `True`.
         **kwargs: Base `Layer` arguments (`name`, `dtype`, `trainable`) and
             any other `SimpleLSTMCell` argument, such as `variant`.
 
@@ -237,19 +266,19 @@ class SimpleLSTM(keras.layers.RNN):
 
     def fast_path_reason(self, training: bool = False) -> str | None:
         """Why the generic `keras.layers.RNN` loop would run, or `None` when a
-        fast loop (cuDNN or fused) runs."""
+        fast loop (cuDNN, native or fused) runs."""
         backend = keras.backend.backend()
         variant = getattr(self.cell, "variant", "standard")
         if not self.use_fused:
             return "use_fused=False"
-        if backend not in ("tensorflow", "jax"):
-            return f"the fused loop supports TensorFlow and JAX; backend={backend!r}"
+        if backend not in _BACKENDS:
+            return f"the fast loops support {', '.join(_BACKENDS)}; backend={backend!r}"
         if variant != "standard":
-            return f"the fused loop computes the standard LSTM; variant={variant!r}"
+            return f"the fast loops compute the standard LSTM; variant={variant!r}"
         compute_dtype = self.cell.compute_dtype
         if compute_dtype not in _FUSED_DTYPES or self.cell.variable_dtype != compute_dtype:
             return (
-                "the fused loop computes in float32 or float64 with weights of "
+                "the fast loops compute in float32 or float64 with weights of "
                 f"the same dtype; compute dtype={compute_dtype!r}, variable "
                 f"dtype={self.cell.variable_dtype!r}"
             )
@@ -260,24 +289,43 @@ class SimpleLSTM(keras.layers.RNN):
             )
         return None
 
-    def cudnn_reason(self, training: bool = False, masked: bool = False) -> str | None:
-        """Why cuDNN would not run, or `None` when it does (on a GPU; a mask
-        must also be right-padded, which is checked on the data)."""
+    def _kernel_reason(self, training: bool) -> str | None:
+        """Why neither cuDNN nor torch's LSTM kernel can compute this layer."""
         cell = self.cell
+        if cell.activation is not activations.tanh:
+            return "the LSTM kernels need activation='tanh'"
+        if cell.recurrent_activation is not activations.sigmoid:
+            return "the LSTM kernels need recurrent_activation='sigmoid'"
+        if self.unroll:
+            return "the LSTM kernels do not unroll; unroll=True"
+        if training and cell.recurrent_dropout > 0.0:
+            return (
+                "the LSTM kernels have no recurrent dropout; "
+                f"recurrent_dropout={cell.recurrent_dropout}"
+            )
+        return None
+
+    def cudnn_reason(self, training: bool = False, masked: bool = False) -> str | None:
+        """Why cuDNN would not run, or `None` when it does (on a GPU; on
+        TensorFlow a mask must also be right-padded, which is checked on the
+        data)."""
+        cell = self.cell
+        backend = keras.backend.backend()
         if self.use_cudnn is False:
             return "use_cudnn=False"
         if getattr(cell, "variant", "standard") != "standard":
             return f"cuDNN computes the standard LSTM; variant={cell.variant!r}"
-        if cell.activation is not activations.tanh:
-            return "cuDNN needs activation='tanh'"
-        if cell.recurrent_activation is not activations.sigmoid:
-            return "cuDNN needs recurrent_activation='sigmoid'"
-        if not cell.use_bias:
-            return "cuDNN needs use_bias=True"
-        if self.unroll:
-            return "cuDNN does not unroll; unroll=True"
-        if training and cell.recurrent_dropout > 0.0:
-            return f"cuDNN has no recurrent dropout; recurrent_dropout={cell.recurrent_dropout}"
+        reason = self._kernel_reason(training)
+        if reason is not None:
+            return reason
+        if not cell.use_bias and backend != "torch":
+            return "Keras's cuDNN function needs use_bias=True"
+        if cell.compute_dtype != "float32":
+            # Keras 3.15.1's JAX cuDNN function fails in the backward pass in
+            # float64, and half precision runs the generic loop.
+            return f"cuDNN runs float32 here; compute dtype={cell.compute_dtype!r}"
+        if masked and backend != "tensorflow":
+            return f"cuDNN takes a mask on TensorFlow only; backend={backend!r}"
         if masked and self.zero_output_for_mask != self.return_sequences:
             return (
                 "with a mask, cuDNN outputs zeros at padded steps; it needs "
@@ -287,35 +335,79 @@ class SimpleLSTM(keras.layers.RNN):
             return "no GPU is visible"
         return None
 
+    def native_reason(self, training: bool = False, masked: bool = False) -> str | None:
+        """Why torch's LSTM kernel would not run on the CPU, or `None` when
+        it does."""
+        backend = keras.backend.backend()
+        if backend != "torch":
+            return f"torch's LSTM kernel runs on the torch backend; backend={backend!r}"
+        if self.use_cudnn is False:
+            # As keras.layers.LSTM(use_cudnn=False) skips torch's kernel on a CPU too.
+            return "use_cudnn=False"
+        if _gpu_available():
+            return "on a GPU, torch's LSTM kernel is cuDNN (cudnn_reason)"
+        if getattr(self.cell, "variant", "standard") != "standard":
+            return f"torch's LSTM kernel computes the standard LSTM; variant={self.cell.variant!r}"
+        reason = self._kernel_reason(training)
+        if reason is not None:
+            return reason
+        if masked:
+            return "torch's LSTM kernel takes no mask here"
+        return None
+
+    def _candidate_loops(self, training: bool, masked: bool) -> tuple[str, ...]:
+        """The fast loops to try for this call, in order; none: generic."""
+        if self.fast_path_reason(training) is not None:
+            if self.use_cudnn is True:
+                raise ValueError(
+                    "use_cudnn=True, but cuDNN cannot run this layer: "
+                    f"{self.fast_path_reason(training)}. Received: use_cudnn=True"
+                )
+            return ()
+        if self.use_cudnn is True:
+            reason = self.cudnn_reason(training, masked)
+            if reason is not None:
+                raise ValueError(
+                    f"use_cudnn=True, but cuDNN cannot run this layer: {reason}. "
+                    "Pass use_cudnn='auto' to take the fastest loop that can run it. "
+                    "Received: use_cudnn=True"
+                )
+            return ("cudnn",)
+        device = "gpu" if _gpu_available() else "cpu"
+        runnable = {
+            "cudnn": lambda: self.cudnn_reason(training, masked) is None,
+            "native": lambda: self.native_reason(training, masked) is None,
+            "fused": lambda: True,
+        }
+        return tuple(
+            loop for loop in AUTO_LOOPS[keras.backend.backend(), device] if runnable[loop]()
+        )
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
         training = bool(training)
-        if self.fast_path_reason(training) is None:
-            if self.use_cudnn in ("auto", True) and (
-                self.cudnn_reason(training, masked=mask is not None) is None
-            ):
+        if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(sequences.dtype)):
+            # As the cell casts integer inputs (and the LSTM kernels need floats).
+            sequences = ops.cast(sequences, self.cell.compute_dtype)
+        for loop in self._candidate_loops(training, masked=mask is not None):
+            if loop == "cudnn":
                 try:
                     result = self._cudnn_loop(sequences, initial_state, mask, training)
-                except NotImplementedError:
-                    logger.debug("cuDNN is not available here; running the fused loop")
-                else:
-                    self.last_loop = "cudnn"
-                    return result
-            if self.use_cudnn is True:
-                raise ValueError(
-                    "use_cudnn=True, but cuDNN cannot run this layer: "
-                    f"{self.cudnn_reason(training, masked=mask is not None)}. "
-                    "Pass use_cudnn='auto' to fall back to the fused loop. "
-                    f"Received: use_cudnn={self.use_cudnn}"
-                )
-            self.last_loop = "fused"
-            return self._fused_loop(sequences, initial_state, mask, training)
-        if self.use_cudnn is True:
-            raise ValueError(
-                "use_cudnn=True, but cuDNN cannot run this layer: "
-                f"{self.fast_path_reason(training)}. Received: use_cudnn=True"
-            )
+                except NotImplementedError as e:
+                    if self.use_cudnn is True:
+                        raise ValueError(
+                            "use_cudnn=True, but cuDNN is not available here "
+                            f"({e or 'the backend declined'}). Received: use_cudnn=True"
+                        ) from e
+                    logger.debug("cuDNN is not available here; trying the next loop")
+                    continue
+            elif loop == "native":
+                result = self._torch_kernel_loop(sequences, initial_state, training)
+            else:
+                result = self._fused_loop(sequences, initial_state, mask, training)
+            self.last_loop = loop
+            return result
         self.last_loop = "generic"
         return super().inner_loop(sequences, initial_state, mask, training=training)
 
@@ -356,8 +448,11 @@ class SimpleLSTM(keras.layers.RNN):
 
     def _loop_config(self) -> _fast_lstm.LoopConfig:
         cell = self.cell
-        manual = _fast_lstm.has_derivative(cell.activation) and _fast_lstm.has_derivative(
-            cell.recurrent_activation
+        # torch differentiates the loop with its autograd.
+        manual = (
+            keras.backend.backend() != "torch"
+            and _fast_lstm.has_derivative(cell.activation)
+            and _fast_lstm.has_derivative(cell.recurrent_activation)
         )
         return _fast_lstm.LoopConfig(
             sigma_g=cell.recurrent_activation,
@@ -374,11 +469,21 @@ class SimpleLSTM(keras.layers.RNN):
         )
 
     def _cudnn_loop(self, sequences, initial_state, mask, training):
+        if keras.backend.backend() == "torch":
+            return self._torch_kernel_loop(sequences, initial_state, training)
         cell = self.cell
 
         def run():
+            inputs = self._dropped_inputs(sequences, training)
+            go_backwards = self.go_backwards
+            if go_backwards and mask is None:
+                # Reversed here, not by the backend: Keras 3.15.1's JAX
+                # function returns a backward pass's sequence in input order,
+                # unlike its generic loop and its TensorFlow function. (With a
+                # mask, TensorFlow reverses each sequence within its length.)
+                inputs, go_backwards = ops.flip(inputs, axis=1), False
             return keras_backend.lstm(
-                self._dropped_inputs(sequences, training),
+                inputs,
                 initial_state[0],
                 initial_state[1],
                 mask,
@@ -388,7 +493,7 @@ class SimpleLSTM(keras.layers.RNN):
                 activation=cell.activation,
                 recurrent_activation=cell.recurrent_activation,
                 return_sequences=self.return_sequences,
-                go_backwards=self.go_backwards,
+                go_backwards=go_backwards,
                 unroll=self.unroll,
             )
 
@@ -409,6 +514,39 @@ class SimpleLSTM(keras.layers.RNN):
             run,
             lambda: self._fused_loop(sequences, initial_state, mask, training),
         )
+
+    def _torch_kernel_loop(self, sequences, initial_state, training):
+        """torch's own LSTM kernel (cuDNN on a CUDA device) on the layer's weights."""
+        import torch
+
+        cell = self.cell
+        inputs = self._dropped_inputs(sequences, training)  # (B, T, D)
+        if self.go_backwards:
+            inputs = torch.flip(inputs, dims=(1,))
+        # torch keeps W and U transposed, (4H, D) and (4H, H), in the same gate
+        # order (i, f, g = c̃, o), and adds two biases: b and zeros.
+        params = [ops.transpose(cell.kernel), ops.transpose(cell.recurrent_kernel)]
+        if cell.use_bias:
+            bias = ops.convert_to_tensor(cell.bias)
+            params += [bias, torch.zeros_like(bias)]
+        # Copies: a stateful layer overwrites its state variables in place
+        # after the call, and the kernel keeps h0, c0 for its backward pass.
+        h0, c0 = (torch.clone(ops.expand_dims(s, 0)) for s in initial_state)  # (1, B, H)
+        outputs, h, c = torch._VF.lstm(
+            inputs,
+            (h0, c0),
+            [p.contiguous() for p in params],
+            cell.use_bias,  # has_biases
+            1,  # num_layers
+            0.0,  # dropout between layers
+            torch.is_grad_enabled(),  # train: cuDNN keeps what its backward pass needs
+            False,  # bidirectional
+            True,  # batch_first
+        )  # outputs (B, T, H); h, c (1, B, H)
+        last_output = outputs[:, -1]
+        if not self.return_sequences:
+            outputs = ops.expand_dims(last_output, axis=1)
+        return last_output, outputs, [h[0], c[0]]
 
     @property
     def units(self):

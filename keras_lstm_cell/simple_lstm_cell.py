@@ -189,10 +189,18 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             `peephole_kernel` and recurrent dropout drops c_{t-1} as the
             gates read it.
         norm_epsilon: ε of the `"layer_norm"` variant. Default: `1e-3`.
+        implementation: `1` or `2`, accepted as `keras.layers.LSTMCell`
+            accepts it, so that code written for it runs unchanged; it has no
+            effect here (kept in the config). Default: `2`. In Keras,
+            `implementation=1` computes the gates in four products instead of
+            one, with the same values, and with `dropout` in training draws
+            one input mask per gate; this cell draws one input mask for all
+            gates, as `implementation=2` does.
         **kwargs: Base `Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: `x_t`, a 2D tensor `(batch, input_dim)`.
+        inputs: `x_t`, a 2D tensor `(batch, input_dim)`. Integer and boolean
+            inputs are cast to the compute dtype, as `keras.layers.LSTM` does.
         states: `[h_{t-1}, c_{t-1}]`, each `(batch, units)`.
         training: Whether dropout is applied.
 
@@ -226,6 +234,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         seed: int | None = None,
         variant: str = "standard",
         norm_epsilon: float = 1e-3,
+        implementation: int = 2,
         **kwargs,
     ):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
@@ -247,8 +256,14 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
                 "Expected `norm_epsilon` to be a finite positive float. "
                 f"Received: norm_epsilon={norm_epsilon!r}"
             )
+        if isinstance(implementation, bool) or implementation not in (1, 2):
+            raise ValueError(
+                "Expected `implementation` to be 1 or 2. "
+                f"Received: implementation={implementation!r}"
+            )
         super().__init__(**kwargs)
         self.units = int(units)
+        self.implementation = int(implementation)
         self.variant = variant
         self.norm_epsilon = float(norm_epsilon)
         # Gates fused in `kernel` and `bias`, and in the recurrent weight.
@@ -367,10 +382,11 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
                 f"Expected input_dim={self.input_dim}, the size the cell was built "
                 f"with. Received: inputs.shape={tuple(inputs.shape)}"
             )
-        if not backend.is_float_dtype(backend.standardize_dtype(inputs.dtype)):
+        dtype = backend.standardize_dtype(inputs.dtype)
+        if not (backend.is_float_dtype(dtype) or backend.is_int_dtype(dtype) or dtype == "bool"):
             raise ValueError(
-                "Expected floating-point inputs. Received: "
-                f"inputs.dtype={backend.standardize_dtype(inputs.dtype)}"
+                "Expected floating-point, integer or boolean inputs. "
+                f"Received: inputs.dtype={dtype}"
             )
 
     def preactivations(self, inputs, h_prev, training=False, c_prev=None):
@@ -438,6 +454,9 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         """All of f, i, o, c̃, c, h for one step; `call` returns h and (h, c)."""
         self._require_built("gates")
         self._check_inputs(inputs)
+        if not backend.is_float_dtype(backend.standardize_dtype(inputs.dtype)):
+            # keras.layers.LSTMCell's products promote integers the same way.
+            inputs = ops.cast(inputs, self.compute_dtype)
         h_prev, c_prev = states[0], states[1]
         z = self.preactivations(inputs, h_prev, training=training, c_prev=c_prev)
         peephole = None
@@ -564,5 +583,6 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             "seed": self.seed,
             "variant": self.variant,
             "norm_epsilon": self.norm_epsilon,
+            "implementation": self.implementation,
         }
         return {**super().get_config(), **config}

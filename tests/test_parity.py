@@ -1,4 +1,8 @@
-"""RNN(SimpleLSTMCell) equals keras.layers.LSTM after weight transfer."""
+"""RNN(SimpleLSTMCell) equals keras.layers.LSTM after weight transfer.
+
+The grid runs at full float32 precision (TF32 off on a GPU); SimpleLSTM's
+rows are in tests/test_simple_lstm.py.
+"""
 
 import keras
 import numpy as np
@@ -6,9 +10,14 @@ import pytest
 
 from keras_lstm_cell import SimpleLSTMCell
 from keras_lstm_cell.verify import GRID
+from keras_lstm_cell.verify import TF32_TOLERANCE
+from keras_lstm_cell.verify import TOLERANCE
+from keras_lstm_cell.verify import compare_at_default_precision
 from keras_lstm_cell.verify import compare_with_keras_lstm
 from keras_lstm_cell.verify import compare_with_reference
+from keras_lstm_cell.verify import outputs_and_gradients
 from keras_lstm_cell.verify import reference_tolerance
+from keras_lstm_cell.verify import scaled_diff
 
 
 @pytest.mark.parametrize("config", GRID, ids=[c.name for c in GRID])
@@ -18,9 +27,41 @@ def test_outputs_and_gradients_equal_builtin_lstm(config):
     assert result.gradient <= result.tolerance, result
 
 
+def test_default_precision_within_tf32_tolerance():
+    # On a GPU float32 products may run in TF32 by default; on a CPU this is
+    # the full-precision comparison again (tests/test_simple_lstm_gpu.py runs
+    # the whole grid where there is a GPU).
+    configs = tuple(c for c in GRID if c.name == "go_backwards")
+    result = compare_at_default_precision(configs)
+    assert result.tolerance == TF32_TOLERANCE
+    assert result.ok, result
+
+
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_float64_matches_numpy_reference(go_backwards):
     assert compare_with_reference(seed=3, go_backwards=go_backwards) <= (reference_tolerance())
+
+
+def _builtin(units, **kwargs):
+    """The built-in's own loop over keras.layers.LSTMCell, which the cell
+    equals to the bit. (Its default on a torch CPU, a loop with the input
+    projection before it, rounds differently: test_default_builtin_path.)"""
+    return keras.layers.LSTM(units, use_cudnn=False, **kwargs)
+
+
+def test_default_builtin_path_within_tolerance():
+    # keras.layers.LSTM as constructed by default: on TensorFlow and JAX on a
+    # CPU its own loop, on torch Keras's loop with x·W + b computed first.
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(3, 6, 2)).astype("float32")
+    options = dict(return_sequences=True, return_state=True)
+    builtin = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4, **options)])
+    ours = keras.Sequential([keras.Input((6, 2)), keras.layers.RNN(SimpleLSTMCell(4), **options)])
+    ours.set_weights(builtin.get_weights())
+    out_ref, grad_ref = outputs_and_gradients(builtin, x)
+    out_ours, grad_ours = outputs_and_gradients(ours, x)
+    assert scaled_diff(out_ref, out_ours) <= TOLERANCE["float32"]
+    assert scaled_diff(grad_ref, grad_ours) <= TOLERANCE["float32"]
 
 
 def _transfer(builtin, ours, x, **call_kwargs):
@@ -74,7 +115,7 @@ def test_initial_state_equal_builtin():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2, 4, 3)).astype("float32")
     h0, c0 = (rng.normal(size=(2, 5)).astype("float32") for _ in range(2))
-    builtin = keras.layers.LSTM(5, return_state=True)
+    builtin = _builtin(5, return_state=True)
     ours = keras.layers.RNN(SimpleLSTMCell(5), return_state=True)
     _transfer(builtin, ours, x, initial_state=[h0, c0])
     for a, b in zip(_np(ours(x, initial_state=[h0, c0])), _np(builtin(x, initial_state=[h0, c0]))):
@@ -84,7 +125,7 @@ def test_initial_state_equal_builtin():
 def test_stateful_reset_state_equal_builtin():
     rng = np.random.default_rng(3)
     x1, x2 = (rng.normal(size=(2, 4, 3)).astype("float32") for _ in range(2))
-    builtin = keras.layers.LSTM(5, stateful=True)
+    builtin = _builtin(5, stateful=True)
     ours = keras.layers.RNN(SimpleLSTMCell(5), stateful=True)
     _transfer(builtin, ours, x1)
     builtin.reset_state()
@@ -125,7 +166,7 @@ def test_stacked_cells_equal_two_builtin_layers():
 
 def test_bidirectional_equal_builtin():
     x = np.random.default_rng(6).normal(size=(2, 5, 3)).astype("float32")
-    builtin = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True))
+    builtin = keras.layers.Bidirectional(_builtin(4, return_sequences=True))
     ours = keras.layers.Bidirectional(keras.layers.RNN(SimpleLSTMCell(4), return_sequences=True))
     _transfer(builtin, ours, x)
     out = _np(ours(x))[0]
@@ -137,7 +178,7 @@ def test_bidirectional_equal_builtin():
 def test_mixed_precision_equal_builtin(policy):
     keras.config.set_dtype_policy(policy)
     x = np.random.default_rng(7).normal(size=(2, 5, 3)).astype("float32")
-    builtin = keras.layers.LSTM(4, return_sequences=True)
+    builtin = _builtin(4, return_sequences=True)
     ours = keras.layers.RNN(SimpleLSTMCell(4), return_sequences=True)
     _transfer(builtin, ours, x)
     assert ours.cell.kernel.dtype == "float32"  # variables stay float32

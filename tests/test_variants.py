@@ -177,8 +177,9 @@ REFERENCE_GRID = [
 
 @pytest.mark.parametrize("variant, activation, with_state", REFERENCE_GRID)
 def test_every_gate_matches_float64_numpy_reference(variant, activation, with_state):
-    # JAX runs in float32 unless x64 is enabled: compare to float32 precision there.
-    dtype, atol = ("float32", 1e-5) if backend_is("jax") else ("float64", 1e-12)
+    # JAX runs in float32 unless x64 is enabled, and Keras's float64 products
+    # are float32 on JAX and torch: compare to float32 precision there.
+    dtype, atol = ("float64", 1e-12) if backend_is("tensorflow") else ("float32", 1e-5)
     rnn = _rnn(variant, dtype=dtype, activation=activation)
     x = _inputs(dtype=dtype)
     rng = np.random.default_rng(2)
@@ -195,7 +196,7 @@ def test_every_gate_matches_float64_numpy_reference(variant, activation, with_st
 
 def test_standard_variant_still_equals_keras_lstm_exactly():
     x = _inputs()
-    builtin = keras.layers.LSTM(5, return_sequences=True)
+    builtin = keras.layers.LSTM(5, return_sequences=True, use_cudnn=False)  # its own loop
     ours = keras.layers.RNN(SimpleLSTMCell(5, variant="standard"), return_sequences=True)
     builtin(x)
     ours(x)
