@@ -5,11 +5,11 @@ from keras_lstm_cell._version import __version__
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
 from keras_lstm_cell.equations import lstm_equations
+from keras_lstm_cell.gate_layout import GATE_ORDER
 from keras_lstm_cell.gate_monitor import GateMonitor
 from keras_lstm_cell.gate_trace import GateTrace
 from keras_lstm_cell.gate_trace import find_lstm_layers
 from keras_lstm_cell.gate_trace import trace
-from keras_lstm_cell.gates import GATE_ORDER
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 

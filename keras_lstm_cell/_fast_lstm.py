@@ -56,7 +56,7 @@ from keras import ops
 
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.equations import split_preactivations
-from keras_lstm_cell.gates import GATE_ORDER
+from keras_lstm_cell.gate_layout import GATE_ORDER
 
 Tensor = Any
 

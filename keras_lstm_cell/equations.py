@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from keras import ops
 
-from keras_lstm_cell.gates import GATE_ORDER
+from keras_lstm_cell.gate_layout import GATE_ORDER
 
 Tensor = Any
 Activation = Callable[[Tensor], Tensor]

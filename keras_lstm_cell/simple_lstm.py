@@ -15,6 +15,7 @@ from keras.src import backend as keras_backend
 
 from keras_lstm_cell import _fast_lstm
 from keras_lstm_cell import accelerator
+from keras_lstm_cell._checks import check_bool
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
 logger = logging.getLogger(__name__)
@@ -45,12 +46,6 @@ AUTO_LOOPS = {
     # of the generic loop.
     ("torch", "gpu"): ("cudnn", "fused"),
 }
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"Expected `{name}` to be a bool. Received: {name}={value!r}")
-    return value
 
 
 def _gpu_available() -> bool:
@@ -210,7 +205,7 @@ class SimpleLSTM(keras.layers.RNN):
             ("zero_output_for_mask", zero_output_for_mask),
             ("use_fused", use_fused),
         ):
-            _check_bool(name, value)
+            check_bool(name, value)
         if use_cudnn not in ("auto", True, False):
             raise ValueError(
                 "Expected `use_cudnn` to be one of 'auto', True, False. "

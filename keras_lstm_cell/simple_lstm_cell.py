@@ -18,19 +18,22 @@ from keras.saving import register_keras_serializable
 # is what `keras.layers.LSTMCell` itself uses.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from keras_lstm_cell._checks import check_bool
+from keras_lstm_cell._checks import check_positive_int
+from keras_lstm_cell._checks import is_int
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
 from keras_lstm_cell.equations import layer_norm
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.equations import split_preactivations
-from keras_lstm_cell.gates import COUPLED_GATE_ORDER
-from keras_lstm_cell.gates import GATE_ORDER
-from keras_lstm_cell.gates import PEEPHOLE_GATE_ORDER
-from keras_lstm_cell.gates import WIKIPEDIA_ORDER
-from keras_lstm_cell.gates import check_weight_dict
-from keras_lstm_cell.gates import gate_slice
-from keras_lstm_cell.gates import join_columns
-from keras_lstm_cell.gates import split_columns
+from keras_lstm_cell.gate_layout import COUPLED_GATE_ORDER
+from keras_lstm_cell.gate_layout import GATE_ORDER
+from keras_lstm_cell.gate_layout import PEEPHOLE_GATE_ORDER
+from keras_lstm_cell.gate_layout import WIKIPEDIA_ORDER
+from keras_lstm_cell.gate_layout import check_weight_dict
+from keras_lstm_cell.gate_layout import gate_slice
+from keras_lstm_cell.gate_layout import join_columns
+from keras_lstm_cell.gate_layout import split_columns
 
 # The diagonal peephole vectors, named as in the former tf.keras PeepholeLSTMCell
 # so its `get_weights()` list loads with `set_weights`.
@@ -66,12 +69,6 @@ def _get(module, name: str, value):
         return module.get(value)
     except (ValueError, TypeError) as e:
         raise ValueError(f"Could not interpret `{name}`. Received: {name}={value!r}") from e
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"Expected `{name}` to be True or False. Received: {name}={value!r}")
-    return bool(value)
 
 
 def _check_rate(name: str, value) -> float:
@@ -237,11 +234,8 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         implementation: int = 2,
         **kwargs,
     ):
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(
-                f"Expected `units` to be a positive integer. Received: units={units!r}"
-            )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        check_positive_int("units", units)
+        if seed is not None and not is_int(seed):
             raise ValueError(f"Expected `seed` to be an integer or None. Received: seed={seed!r}")
         if not isinstance(variant, str) or variant not in VARIANTS:
             raise ValueError(
@@ -271,13 +265,13 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         self._recurrent_gates = PEEPHOLE_GATE_ORDER if variant == "peephole" else self._input_gates
         self.activation = _get_activation("activation", activation)
         self.recurrent_activation = _get_activation("recurrent_activation", recurrent_activation)
-        self.use_bias = _check_bool("use_bias", use_bias)
+        self.use_bias = check_bool("use_bias", use_bias)
         self.kernel_initializer = _get(initializers, "kernel_initializer", kernel_initializer)
         self.recurrent_initializer = _get(
             initializers, "recurrent_initializer", recurrent_initializer
         )
         self.bias_initializer = _get(initializers, "bias_initializer", bias_initializer)
-        self.unit_forget_bias = _check_bool("unit_forget_bias", unit_forget_bias)
+        self.unit_forget_bias = check_bool("unit_forget_bias", unit_forget_bias)
         self.kernel_regularizer = _get(regularizers, "kernel_regularizer", kernel_regularizer)
         self.recurrent_regularizer = _get(
             regularizers, "recurrent_regularizer", recurrent_regularizer

@@ -11,7 +11,7 @@ from keras_lstm_cell import accelerator  # noqa: E402
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `gpu` need a GPU visible to the Keras backend."""
-    gpu_items = [item for item in items if "gpu" in item.keywords]
+    gpu_items = [item for item in items if item.get_closest_marker("gpu") is not None]
     if not gpu_items or accelerator.device_kind() == "gpu":
         return
     skip = pytest.mark.skip(reason=f"needs a GPU; {keras.backend.backend()} sees none")

@@ -1,4 +1,4 @@
-"""The gate layout shared by every weight in the package.
+"""The gate layout shared by every weight in the package: where each gate's block lies.
 
 Keras fuses the four gate blocks of an LSTM into one matrix, in the order
 input, forget, cell candidate, output. Every fused tensor in this package
@@ -93,49 +93,3 @@ def check_weight_dict(
             )
         arrays[key] = value
     return arrays
-
-
-def split_fused(
-    kernel: np.ndarray,
-    recurrent_kernel: np.ndarray,
-    bias: np.ndarray | None,
-) -> dict[str, np.ndarray]:
-    """Fused Keras weights -> Wikipedia-named per-gate arrays.
-
-    Returns `W_g (units, input_dim)`, `U_g (units, units)` and, when `bias` is
-    given, `b_g (units,)` for g in f, i, o, c.
-    """
-    units = recurrent_kernel.shape[0]
-    w = split_columns(np.asarray(kernel), units)
-    u = split_columns(np.asarray(recurrent_kernel), units)
-    b = None if bias is None else split_columns(np.asarray(bias), units)
-    out: dict[str, np.ndarray] = {}
-    for g in WIKIPEDIA_ORDER:
-        out[f"W_{g}"] = w[g].T
-        out[f"U_{g}"] = u[g].T
-        if b is not None:
-            out[f"b_{g}"] = b[g]
-    return out
-
-
-def fuse(
-    weights: dict[str, np.ndarray],
-    input_dim: int,
-    units: int,
-    use_bias: bool = True,
-    dtype="float32",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Wikipedia-named per-gate arrays -> fused `(kernel, recurrent_kernel, bias)`.
-
-    Raises `ValueError` naming the key when one is missing, unexpected or has
-    the wrong shape.
-    """
-    expected = {f"W_{g}": (units, input_dim) for g in WIKIPEDIA_ORDER}
-    expected |= {f"U_{g}": (units, units) for g in WIKIPEDIA_ORDER}
-    if use_bias:
-        expected |= {f"b_{g}": (units,) for g in WIKIPEDIA_ORDER}
-    arrays = check_weight_dict(weights, expected, dtype)
-    kernel = np.concatenate([arrays[f"W_{g}"].T for g in GATE_ORDER], axis=1)
-    recurrent = np.concatenate([arrays[f"U_{g}"].T for g in GATE_ORDER], axis=1)
-    bias = np.concatenate([arrays[f"b_{g}"] for g in GATE_ORDER]) if use_bias else None
-    return kernel, recurrent, bias
