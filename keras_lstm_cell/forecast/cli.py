@@ -62,7 +62,13 @@ def _comma_list(text: str) -> tuple[str, ...]:
 def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfig) -> None:
     # Every setting defaults to None here: the ForecastConfig holds the
     # defaults, and --resume can tell which flags were given.
-    data = train.add_argument_group("data")
+    _add_data_arguments(train.add_argument_group("data"), defaults)
+    _add_model_arguments(train.add_argument_group("model"), defaults)
+    _add_training_arguments(train.add_argument_group("training"), defaults)
+    _add_output_arguments(train.add_argument_group("output"))
+
+
+def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument("--csv", help="CSV file (default: embedded seattle_weather.csv)")
     data.add_argument("--date-column", help="date column, case-insensitive (default: detected)")
     data.add_argument("--target", help="column to forecast (default: temp_max / close)")
@@ -80,7 +86,9 @@ def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfi
     data.add_argument(
         "--max-gap", type=int, help=f"longest gap filled, in rows (default: {defaults.max_gap})"
     )
-    model = train.add_argument_group("model")
+
+
+def _add_model_arguments(model, defaults: ForecastConfig) -> None:
     model.add_argument("--window", type=int, help=f"input rows (default: {defaults.window})")
     model.add_argument("--horizon", type=int, help=f"rows forecast (default: {defaults.horizon})")
     model.add_argument(
@@ -100,7 +108,9 @@ def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfi
         choices=VARIANTS,
         help="LSTM variant of SimpleLSTMCell (default: standard)",
     )
-    fit = train.add_argument_group("training")
+
+
+def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument("--epochs", type=int, help=f"maximum epochs (default: {defaults.epochs})")
     fit.add_argument("--batch-size", type=int, help=f"(default: {defaults.batch_size})")
     fit.add_argument("--learning-rate", type=float, help=f"(default: {defaults.learning_rate})")
@@ -131,7 +141,9 @@ def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfi
     )
     out_gates = "log gate statistics, histograms and a forget-gate heat map to TensorBoard"
     fit.add_argument("--gate-monitor", action="store_true", default=None, help=out_gates)
-    out = train.add_argument_group("output")
+
+
+def _add_output_arguments(out) -> None:
     out.add_argument("--name", help="run name, a plain name (default: <data>-<timestamp>)")
     out.add_argument("--logdir", help=f"TensorBoard/run directory (default: {RUNS_DIR}/NAME)")
     out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")

@@ -386,46 +386,11 @@ class TimeSeries:
         if isinstance(features, str):
             features = [f for f in features.split(",") if f.strip()]
         notes = list(notes)
-        columns = list(frame.columns)
         if len(frame) == 0:
             raise ValueError(f"Expected {source} to have data rows. Received: a header only")
 
-        if date_column is None:
-            date_column = _find_by_names(columns, DATE_COLUMN_NAMES)
-            if date_column is None:
-                raise ValueError(
-                    f"Expected `date_column` to name the date column of {source}, "
-                    f"one of {columns}; none is called "
-                    f"{'/'.join(DATE_COLUMN_NAMES)}. Received: date_column=None"
-                )
-        else:
-            date_column = resolve_column(columns, date_column, "date_column", source)
-
-        if target is None:
-            target = _find_by_names(columns, TARGET_COLUMN_NAMES)
-            if target is None:
-                numeric = [c for c in columns if c != date_column and _is_numeric(frame[c])]
-                if len(numeric) != 1:
-                    raise ValueError(
-                        f"Expected `target` to name the column to forecast, one "
-                        f"of the numeric columns {numeric} of {source}. "
-                        "Received: target=None"
-                    )
-                target = numeric[0]
-        else:
-            target = resolve_column(columns, target, "target", source)
-
-        inputs = [target]
-        for name in features:
-            column = resolve_column(columns, name, "features", source)
-            if column == date_column:
-                raise ValueError(
-                    f"Expected `features` to name value columns, not the date "
-                    f"column. Received: features={list(features)!r}"
-                )
-            if column not in inputs:
-                inputs.append(column)
-
+        date_column, inputs = _choose_columns(frame, source, date_column, target, features)
+        target = inputs[0]
         data = pd.DataFrame({c: _to_numeric(frame, c, source) for c in inputs}, index=frame.index)
         dates = parse_dates(frame[date_column], date_column, source, notes)
         data.index = pd.DatetimeIndex(dates, name="date")
@@ -457,6 +422,48 @@ class TimeSeries:
             date_column=date_column,
             filled=filled,
         )
+
+
+def _choose_columns(frame, source, date_column, target, features) -> tuple[str, list[str]]:
+    """The date column and the input columns (target first), by name or detected."""
+    columns = list(frame.columns)
+    if date_column is None:
+        date_column = _find_by_names(columns, DATE_COLUMN_NAMES)
+        if date_column is None:
+            raise ValueError(
+                f"Expected `date_column` to name the date column of {source}, "
+                f"one of {columns}; none is called "
+                f"{'/'.join(DATE_COLUMN_NAMES)}. Received: date_column=None"
+            )
+    else:
+        date_column = resolve_column(columns, date_column, "date_column", source)
+
+    if target is None:
+        target = _find_by_names(columns, TARGET_COLUMN_NAMES)
+        if target is None:
+            numeric = [c for c in columns if c != date_column and _is_numeric(frame[c])]
+            if len(numeric) != 1:
+                raise ValueError(
+                    f"Expected `target` to name the column to forecast, one "
+                    f"of the numeric columns {numeric} of {source}. "
+                    "Received: target=None"
+                )
+            target = numeric[0]
+    else:
+        target = resolve_column(columns, target, "target", source)
+
+    inputs = [target]
+    for name in features:
+        column = resolve_column(columns, name, "features", source)
+        if column == date_column:
+            raise ValueError(
+                f"Expected `features` to name value columns, not the date "
+                f"column. Received: features={list(features)!r}"
+            )
+        if column not in inputs:
+            inputs.append(column)
+
+    return date_column, inputs
 
 
 def _handle_duplicates(data, policy, source, notes):
