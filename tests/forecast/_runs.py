@@ -1,8 +1,17 @@
 """Small runs of the forecasting tool, for its tests."""
 
+import dataclasses
+
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.timeseries import TimeSeries
+
+
+def first_days(count: int = 150) -> TimeSeries:
+    """The first days of the embedded data (150: 4 training steps per epoch)."""
+    series = TimeSeries.default()
+    return dataclasses.replace(series, frame=series.frame.iloc[:count])
 
 
 def tiny(**changes) -> ForecastConfig:

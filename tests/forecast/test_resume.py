@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from _runs import first_days
 from _runs import tiny
 from _runs import train
 
@@ -18,6 +19,11 @@ from keras_lstm_cell.forecast.record import read_history
 from keras_lstm_cell.forecast.record import read_run_record
 from keras_lstm_cell.forecast.resume import ResumedEarlyStopping
 from keras_lstm_cell.forecast.resume import early_stopping_state
+
+
+@pytest.fixture(scope="module")
+def small_series():
+    return first_days(150)
 
 
 class _StopAfter(keras.callbacks.Callback):

@@ -8,11 +8,18 @@ import matplotlib.image
 import numpy as np
 import pytest
 import tensorflow as tf
+from _runs import first_days
 from _runs import tiny
 from _runs import train
 
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.distribute import resolve_device
+
+
+@pytest.fixture(scope="module")
+def small_series():
+    return first_days(150)
+
 
 HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
 
