@@ -11,6 +11,7 @@ from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import layer_norm
 from keras_lstm_cell.gate_trace import trace
 from keras_lstm_cell.reference import lstm_forward
+from keras_lstm_cell.verify import outputs_and_gradients
 
 NEW_VARIANTS = [v for v in VARIANTS if v != "standard"]
 BATCH, STEPS, FEATURES, UNITS = 2, 5, 3, 4
@@ -318,6 +319,53 @@ def test_gradients_match_central_finite_differences(variant):
                 variable.name,
                 index,
                 grad[index],
+                numeric,
+            )
+
+
+def _reference_loss(x, weights, variant, probe):
+    return float(np.sum(lstm_forward(x, weights, variant=variant)["h"] * probe))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_float32_autodiff_matches_finite_differences_of_the_reference(variant):
+    """On every backend: the gradients its autodiff takes through the cell in
+    float32, against central differences of the float64 NumPy reference."""
+    rnn = _rnn(variant)
+    model = keras.Sequential([keras.Input((STEPS, FEATURES)), rnn])
+    x = _inputs()
+    outputs, grads = outputs_and_gradients(model, x, cotangent_seed=9)
+    # outputs_and_gradients differentiates sum(outputs * N(0, 1) draws of this seed).
+    probe = np.random.default_rng(9).normal(size=outputs[0].shape).astype("float32")
+    # The weight gradients in the Wikipedia layout: the cell's own layout map,
+    # applied to the fused gradients as if they were weights.
+    weights = rnn.cell.gate_weights()
+    saved = [_np(v).copy() for v in rnn.cell.trainable_variables]
+    for variable, grad in zip(rnn.cell.trainable_variables, grads[1:], strict=True):
+        variable.assign(grad)
+    weight_grads = rnn.cell.gate_weights()
+    for variable, value in zip(rnn.cell.trainable_variables, saved, strict=True):
+        variable.assign(value)
+
+    x64 = x.astype("float64")
+    weights64 = {key: value.astype("float64") for key, value in weights.items()}
+    rng = np.random.default_rng(7)
+    eps = 1e-6
+    checked = [("x", x64, grads[0])] + [(k, weights64[k], weight_grads[k]) for k in weights64]
+    for name, array, grad in checked:
+        for flat in rng.choice(array.size, size=min(3, array.size), replace=False):
+            index = np.unravel_index(flat, array.shape)
+            original = array[index]
+            array[index] = original + eps
+            up = _reference_loss(x64, weights64, variant, probe)
+            array[index] = original - eps
+            down = _reference_loss(x64, weights64, variant, probe)
+            array[index] = original
+            numeric = (up - down) / (2 * eps)
+            assert abs(grad[index] - numeric) <= 1e-5 * max(1.0, abs(numeric)), (
+                name,
+                index,
+                float(grad[index]),
                 numeric,
             )
 
