@@ -137,6 +137,12 @@ class SimpleLSTM(keras.layers.RNN):
         stateful: If `True`, the final states of a batch are the initial
             states of the next. Default: `False`.
         unroll: If `True`, unroll the time loop (needs a static length).
+            Masked steps are treated as with `unroll=False`, Keras's
+            documented semantics; Keras 3.15's own unrolled loops treat some
+            masks otherwise (masked leading steps output zeros rather than
+            the initial state, `zero_output_for_mask` is ignored on JAX, and
+            with `go_backwards` TensorFlow zeroes unreversed steps), so
+            there `RNN(SimpleLSTMCell(units), unroll=True)` differs.
             Default: `False`.
         zero_output_for_mask: If `True`, masked steps output zeros; otherwise
             they repeat the previous output. Default: `False`.
@@ -385,6 +391,11 @@ class SimpleLSTM(keras.layers.RNN):
         if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(sequences.dtype)):
             # As the cell casts integer inputs (and the LSTM kernels need floats).
             sequences = ops.cast(sequences, self.cell.compute_dtype)
+        if self.stateful and keras.backend.backend() == "torch":
+            # Copies, as Keras's own loop takes: the layer overwrites its state
+            # variables in place after the call, and torch's autograd keeps
+            # h0, c0 for the backward pass.
+            initial_state = [ops.copy(s) for s in initial_state]
         for loop in self._candidate_loops(training, masked=mask is not None):
             if loop == "cudnn":
                 try:
@@ -524,9 +535,7 @@ class SimpleLSTM(keras.layers.RNN):
         if cell.use_bias:
             bias = ops.convert_to_tensor(cell.bias)
             params += [bias, torch.zeros_like(bias)]
-        # Copies: a stateful layer overwrites its state variables in place
-        # after the call, and the kernel keeps h0, c0 for its backward pass.
-        h0, c0 = (torch.clone(ops.expand_dims(s, 0)) for s in initial_state)  # (1, B, H)
+        h0, c0 = (ops.expand_dims(s, 0) for s in initial_state)  # (1, B, H)
         outputs, h, c = torch._VF.lstm(
             inputs,
             (h0, c0),

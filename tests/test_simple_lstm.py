@@ -72,11 +72,18 @@ def test_float64_matches_numpy_reference(go_backwards):
     assert diff <= reference_tolerance()
 
 
+@pytest.mark.parametrize("unroll", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("zero_output_for_mask", [False, True])
-def test_initial_state_with_leading_masked_steps_equal_rnn_cell(go_backwards, zero_output_for_mask):
+def test_initial_state_with_leading_masked_steps_equal_rnn_cell(
+    go_backwards, zero_output_for_mask, unroll
+):
     # Masked first steps are where TensorFlow's and JAX's RNN loops differ
     # (previous output or previous state); the fused loop follows each.
+    # Keras's unrolled loops treat masks otherwise again (zeros for masked
+    # leading steps, zero_output_for_mask ignored on JAX, zeros at unreversed
+    # steps with go_backwards on TensorFlow): SimpleLSTM(unroll=True) follows
+    # the loop's semantics, so it is compared with RNN(unroll=False).
     rng = np.random.default_rng(2)
     x = rng.normal(size=(3, 5, 2)).astype("float32")
     h0, c0 = (rng.normal(size=(3, 4)).astype("float32") for _ in range(2))
@@ -88,7 +95,7 @@ def test_initial_state_with_leading_masked_steps_equal_rnn_cell(go_backwards, ze
         zero_output_for_mask=zero_output_for_mask,
     )
     rnn = keras.layers.RNN(SimpleLSTMCell(4), **options)
-    ours = SimpleLSTM(4, **options)
+    ours = SimpleLSTM(4, unroll=unroll, **options)
     kwargs = dict(initial_state=[h0, c0], mask=mask)
     _transfer(rnn, ours, x=x, **kwargs)
     assert _max_diff(_np(ours(x, **kwargs)), _np(rnn(x, **kwargs))) <= 1e-6
@@ -128,20 +135,31 @@ def test_other_activations_equal_builtin(activation, recurrent_activation):
     assert layer.last_loop == "fused"
 
 
-def test_one_training_step_equals_rnn_cell():
-    """`fit` with Adam and clipping moves both layers' weights alike."""
+@pytest.mark.parametrize("stateful", [False, True], ids=["stateless", "stateful, masked"])
+def test_one_training_step_equals_rnn_cell(stateful):
+    """`fit` with Adam and clipping moves both layers' weights alike; a
+    stateful layer carries its states from batch to batch, as the masked
+    fused loop does on every backend (on torch, under autograd, while Keras
+    overwrites the state variables after each call)."""
     rng = np.random.default_rng(4)
     x = rng.normal(size=(16, 6, 3)).astype("float32")
+    if stateful:
+        x[:, 4:] = 0.0  # padding, masked by Masking
     y = rng.normal(size=(16, 1)).astype("float32")
     models = []
-    for layer in (keras.layers.RNN(SimpleLSTMCell(5)), SimpleLSTM(5)):
+    options = dict(stateful=stateful)
+    for layer in (keras.layers.RNN(SimpleLSTMCell(5), **options), SimpleLSTM(5, **options)):
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([keras.Input((6, 3)), layer, keras.layers.Dense(1)])
+        inputs = keras.Input((6, 3), batch_size=8 if stateful else None)
+        hidden = keras.layers.Masking(0.0)(inputs) if stateful else inputs
+        model = keras.Model(inputs, keras.layers.Dense(1)(layer(hidden)))
         model.compile(keras.optimizers.Adam(0.01, global_clipnorm=1.0), "mse")
         models.append(model)
     models[1].set_weights(models[0].get_weights())
     for model in models:
         model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    if stateful:
+        assert models[1].layers[-2].last_loop == "fused"
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
