@@ -225,7 +225,8 @@ class TrainingDiverged(ValueError):
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stops training at the first batch whose loss is NaN or infinite.
+    """Stops training at the first batch whose loss is NaN or infinite, or
+    the first epoch whose validation loss is.
 
     Like `keras.callbacks.TerminateOnNaN(raise_error=True)`, but raises
     `TrainingDiverged`, which names the epoch and batch. It raises at once,
@@ -246,6 +247,16 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                 "Expected a finite training loss. Received: loss="
                 f"{float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}; "
                 "lower --learning-rate or clip harder (--global-clipnorm)"
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        # First of the epoch-end callbacks: no checkpoint or backup keeps it.
+        loss = (logs or {}).get("val_loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingDiverged(
+                "Expected a finite validation loss. Received: val_loss="
+                f"{float(loss)} at epoch {epoch + 1}; the validation part holds values "
+                "far outside the training part's range, or training diverged"
             )
 
 

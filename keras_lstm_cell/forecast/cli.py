@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+import tensorflow as tf
+
 from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
@@ -40,6 +42,7 @@ from keras_lstm_cell.forecast.record import read_history
 from keras_lstm_cell.forecast.record import read_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import latest_interrupted_run
+from keras_lstm_cell.forecast.resume import recorded_path
 from keras_lstm_cell.forecast.timeseries import DEFAULT_DATASET
 
 PROG = "keras-lstm-cell"
@@ -215,10 +218,15 @@ def _given_settings(args) -> dict:
     return given
 
 
+_MAX_STEM_BYTES = 100
+
+
 def _default_name(csv: str | None, prefix: str | None) -> str:
     """`<data or prefix>-<date>-<time>`, with a suffix if a run of that name exists."""
     stem = prefix or os.path.splitext(os.path.basename(csv or DEFAULT_DATASET))[0]
-    stem = re.sub(r"[^\w.+-]+", "_", stem).lstrip(".-") or "run"
+    stem = re.sub(r"[^\w.+-]+", "_", stem).lstrip(".-")
+    # Room for the date, a suffix and the export's temporary names.
+    stem = stem.encode("utf-8")[:_MAX_STEM_BYTES].decode("utf-8", "ignore") or "run"
     name = f"{stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
     def taken(candidate: str) -> bool:
@@ -250,8 +258,14 @@ def _plan_run(args, defaults: dict, name_prefix: str | None):
                 f"Expected a run directory to resume. Received: {logdir!r} has no run.json"
             )
         config = ForecastConfig.from_dict(record["config"]).replace(**given)
+        if "csv" not in given:  # relative to where the run started
+            config = config.replace(csv=recorded_path(record, config.csv))
         check_resumable(logdir, config)
-        export_dir = record["paths"].get("export") if args.export is None else args.export
+        export_dir = (
+            recorded_path(record, record["paths"].get("export"))
+            if args.export is None
+            else args.export
+        )
     else:
         config = ForecastConfig(**{**defaults, **given})
         name = args.name or _default_name(config.csv, name_prefix)
@@ -423,6 +437,16 @@ def main(
     except (ValueError, OSError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (MemoryError, tf.errors.ResourceExhaustedError) as e:
+        # TensorFlow's message: "{{function_node ...}} OOM when allocating tensor ...".
+        what = re.sub(r"\{\{.*?\}\}\s*", "", str(e).strip()).split("\n")[0][:160]
+        what = what or type(e).__name__
+        print(
+            f"{prog} {args.command}: error: Expected a model and data that fit in memory. "
+            f"Received: out of memory ({what}); lower --units, --layers or --batch-size",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)

@@ -88,7 +88,33 @@ def read_run_record(logdir) -> dict | None:
     for key, kind in (("status", str), ("config", dict), ("run_id", str), ("paths", dict)):
         if not isinstance(record.get(key), kind):
             raise _unreadable(path, f"no valid {key!r}")
+    for key, kind in (("working_directory", str), ("training_data", dict)):
+        if key in record and not isinstance(record[key], kind):
+            raise _unreadable(path, f"no valid {key!r}")
+    if "training_data" in record and not all(
+        isinstance(record["training_data"].get(k), str) for k in ("path", "sha256")
+    ):
+        raise _unreadable(path, "no valid 'training_data' (path and sha256)")
+    if record["status"] in (TRAINED, FINISHED):
+        training = record.get("training")
+        if not isinstance(training, dict) or not all(
+            check(training.get(key)) for key, check in _TRAINING_FIELDS.items()
+        ):
+            raise _unreadable(path, f"status {record['status']!r} without a valid 'training' entry")
     return record
+
+
+def _optional(check):
+    return lambda value: value is None or check(value)
+
+
+# What a trained run records about its training, and how each is checked.
+_TRAINING_FIELDS = {
+    "epochs_run": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+    "best_epoch": _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "best_val_loss": _optional(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "stopped_early": lambda v: isinstance(v, bool),
+}
 
 
 def is_run_directory(logdir) -> bool:
@@ -106,12 +132,45 @@ def write_run_record(logdir, record: dict) -> None:
     )
 
 
-def read_history(logdir) -> dict:
-    """history.csv of a run as `{column: [values]}` (empty if none)."""
+def read_history_frame(logdir) -> pd.DataFrame | None:
+    """history.csv of a run, checked: `None` if there is none yet.
+
+    Raises `ValueError` naming the file when it is not the CSV Keras's
+    `CSVLogger` writes (an integer `epoch` column, numeric metrics).
+    """
     path = os.path.join(os.fspath(logdir), HISTORY)
     if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        why = str(e).strip() or type(e).__name__
+        raise _damaged_history(path, f"unreadable CSV ({why})") from e
+    if "epoch" not in frame:
+        raise _damaged_history(path, f"columns {list(frame.columns)[:5]}, no 'epoch'")
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise _damaged_history(path, f"values that are not numbers in column {column!r}")
+    epochs = frame["epoch"].to_numpy()
+    in_order = np.array_equal(epochs, np.arange(len(epochs)))
+    if not pd.api.types.is_integer_dtype(frame["epoch"]) or not in_order:
+        raise _damaged_history(path, "epochs that are not 0, 1, 2, ... in order")
+    return frame
+
+
+def _damaged_history(path: str, why: str) -> ValueError:
+    return ValueError(
+        f"Expected {path!r} to be the run's history, as Keras's CSVLogger writes it "
+        f"(an integer 'epoch' column and numeric metrics). Received: {why}; "
+        "train it again with --overwrite"
+    )
+
+
+def read_history(logdir) -> dict:
+    """history.csv of a run as `{column: [values]}` (empty if none)."""
+    frame = read_history_frame(logdir)
+    if frame is None:
         return {}
-    frame = pd.read_csv(path)
     return {c: frame[c].tolist() for c in frame.columns}
 
 

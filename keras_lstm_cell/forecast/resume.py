@@ -18,16 +18,18 @@ import shutil
 
 import keras
 import numpy as np
-import pandas as pd
 
 from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
 from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.export import file_sha256
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.record import BACKUP_DIR
 from keras_lstm_cell.forecast.record import FINISHED
 from keras_lstm_cell.forecast.record import HISTORY
 from keras_lstm_cell.forecast.record import RESUMABLE
 from keras_lstm_cell.forecast.record import RUN_RECORD
+from keras_lstm_cell.forecast.record import TRAINING
+from keras_lstm_cell.forecast.record import read_history_frame
 from keras_lstm_cell.forecast.record import read_run_record
 
 _WEIGHTS = "latest.weights.h5"  # BackupAndRestore's names, in BACKUP_DIR
@@ -75,8 +77,17 @@ def check_resumable(logdir: str, config: ForecastConfig) -> dict:
         raise ValueError(
             f"Expected an interrupted run in `logdir`. Received: logdir={logdir!r}, which {why}"
         )
-    stored = ForecastConfig.from_dict(record["config"]).to_dict()
+    try:
+        stored = ForecastConfig.from_dict(record["config"]).to_dict()
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"Expected the settings of the run in {logdir!r} to be valid. Received: {e}; "
+            "train it again with --overwrite"
+        ) from e
     given = config.to_dict()
+    # The same file, wherever the run was started from.
+    stored["csv"] = _real(recorded_path(record, stored["csv"]))
+    given["csv"] = _real(given["csv"])
     changed = [
         f"{k}={given[k]!r} (run: {stored[k]!r})"
         for k in stored
@@ -87,7 +98,49 @@ def check_resumable(logdir: str, config: ForecastConfig) -> dict:
             f"Expected the resumed run's settings, except {', '.join(RESUMABLE_CHANGES)}. "
             f"Received: {', '.join(changed)}"
         )
+    if record["status"] == TRAINING:
+        history = read_history_frame(logdir)
+        done = 0 if history is None else len(history)
+        if config.epochs < done:
+            raise ValueError(
+                f"Expected `epochs` of at least the {done} epochs the run has finished. "
+                f"Received: epochs={config.epochs}"
+            )
+    _check_training_data(record)
     return record
+
+
+def recorded_path(record: dict, path: str | None) -> str | None:
+    """A path of a run's record as the run meant it: a relative one is taken
+    from the directory the run was started in (this one for older records)."""
+    started_in = record.get("working_directory")
+    if path is None or os.path.isabs(path) or started_in is None:
+        return path
+    if os.path.realpath(started_in) == os.path.realpath(os.getcwd()):
+        return path  # as given
+    return os.path.join(started_in, path)
+
+
+def _real(path: str | None) -> str | None:
+    return None if path is None else os.path.realpath(path)
+
+
+def _check_training_data(record: dict) -> None:
+    """Refuses to go on training on data that changed since the run started."""
+    recorded = record.get("training_data")
+    if recorded is None or recorded.get("embedded"):
+        return
+    path = recorded["path"]
+    if not os.path.isfile(path):
+        why = "no such file"
+    elif file_sha256(path) != recorded["sha256"]:
+        why = "a different file"
+    else:
+        return
+    raise ValueError(
+        f"Expected the training data at {path!r} unchanged since the run started "
+        f"(its SHA-256 is in run.json). Received: {why}; train a new run on the new data"
+    )
 
 
 def _read_backup_epoch(path: str) -> int | None:
@@ -153,10 +206,16 @@ def truncate_history(logdir: str, epochs: int) -> list[float]:
     A run stopped after an epoch was logged but before it was backed up runs
     that epoch again, so its row is dropped here.
     """
+    frame = read_history_frame(logdir)
     path = os.path.join(logdir, HISTORY)
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return []
-    frame = pd.read_csv(path)
+    if frame is None or len(frame) < epochs:
+        if epochs == 0:
+            return []
+        raise ValueError(
+            f"Expected {path!r} to hold the {epochs} epochs of the run's backup. "
+            f"Received: {0 if frame is None else len(frame)} epochs; "
+            "train it again with --overwrite"
+        )
     frame = frame[frame["epoch"] < epochs]
     write_bytes_atomic(path, frame.to_csv(index=False).encode("utf-8"))
     if "val_loss" not in frame:

@@ -44,6 +44,7 @@ from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.export import check_export_target
 from keras_lstm_cell.forecast.export import export_forecaster
 from keras_lstm_cell.forecast.export import forecast_metadata
+from keras_lstm_cell.forecast.export import training_data_fingerprint
 from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
@@ -162,7 +163,9 @@ def train(
         # Every worker writes its logs and model; only the chief's are kept.
         logdir = worker_path(logdir, strategy)
         export_dir = None if export_dir is None else worker_path(export_dir, strategy)
-    logdir, export_dir = _check_outputs(config, logdir, export_dir, resume, overwrite)
+    logdir, export_dir, replace_export = _check_outputs(
+        config, logdir, export_dir, resume, overwrite
+    )
     if data is None:
         data = prepare_data(config)
     device = resolve_device(config.device)
@@ -174,7 +177,7 @@ def train(
         network = build_network(config, len(data.series.columns))
         forecaster = Forecaster(network, data.scaler, name="forecaster")
         forecaster(data.raw("val")[0][:1])
-        record = _start_record(config, data, network, device, logdir, export_dir, resume)
+        record = _start_record(config, data, network, device, logdir, export_dir, resume, overwrite)
         metrics = ForecastMetricsCallback(
             logdir, forecaster, _validation(data), data.mase_scale, _hparams(config)
         )
@@ -184,7 +187,7 @@ def train(
             if not network.optimizer.built:  # the checkpoint holds its state too
                 network.optimizer.build(network.trainable_variables)
             network.load_weights(os.path.join(logdir, BEST_WEIGHTS))
-            run = _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics)
+            run = _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics)
         finally:
             metrics.close()
         record["training"]["seconds"] = round(time.perf_counter() - started, 1)
@@ -196,8 +199,10 @@ def train(
     return run
 
 
-def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, str | None]:
-    """Absolute `(logdir, export_dir)` once both may be written as asked."""
+def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, str | None, bool]:
+    """Absolute `(logdir, export_dir)` once both may be written as asked, and
+    whether the export may replace the tool's earlier one (when resuming: as
+    the run was started)."""
     if resume and overwrite:
         raise ValueError("Expected at most one of `resume` and `overwrite`. Received: both")
     check_separate({"logdir": logdir, "export": export_dir})
@@ -206,9 +211,11 @@ def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, 
     if state == "ours":
         with RunLock(logdir):  # refused at once while another run writes it
             pass
-    run_id = None
+    run_id, replace_export = None, overwrite
     if resume:
-        run_id = check_resumable(logdir, config)["run_id"]
+        record = check_resumable(logdir, config)
+        run_id = record["run_id"]
+        replace_export = bool(record.get("replaces_export", False))
     elif state == "ours" and not overwrite:
         raise ValueError(
             f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
@@ -216,8 +223,8 @@ def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, 
             "with --resume, or replace it with --overwrite"
         )
     if export_dir is not None:
-        export_dir = check_export_target(export_dir, run_id, overwrite)
-    return logdir, export_dir
+        export_dir = check_export_target(export_dir, run_id, replace_export)
+    return logdir, export_dir, replace_export
 
 
 @contextlib.contextmanager
@@ -227,9 +234,14 @@ def _run_directory(logdir: str, resume: bool, overwrite: bool):
     Under the lock the directory is checked again (another run may have
     written it meanwhile), emptied of the tool's files when `overwrite`, and
     cleared of the temporary files a crash left. If the block fails before
-    the run wrote anything, a directory created here is removed again.
+    the run wrote anything, the directories created here are removed again.
     """
-    created = not os.path.exists(logdir)
+    # The directories this creates, the outermost first (`runs/` too, say).
+    created = []
+    missing = logdir
+    while not os.path.exists(missing):
+        created.insert(0, missing)
+        missing = os.path.dirname(missing)
     os.makedirs(logdir, exist_ok=True)
     try:
         with RunLock(logdir):
@@ -246,10 +258,13 @@ def _run_directory(logdir: str, resume: bool, overwrite: bool):
     except BaseException:
         if created and set(os.listdir(logdir)) <= {LOCK_FILE}:
             shutil.rmtree(logdir, ignore_errors=True)
+            for parent in reversed(created[:-1]):
+                with contextlib.suppress(OSError):  # kept if another run wrote there
+                    os.rmdir(parent)
         raise
 
 
-def _start_record(config, data, network, device, logdir, export_dir, resume) -> dict:
+def _start_record(config, data, network, device, logdir, export_dir, resume, overwrite) -> dict:
     """The run record: a new one, or the interrupted run's with this session's settings."""
     if resume:
         record = check_resumable(logdir, config)
@@ -259,6 +274,11 @@ def _start_record(config, data, network, device, logdir, export_dir, resume) -> 
             "status": TRAINING,
             "run_id": new_run_id(),
             "config": config.to_dict(),
+            # The data the run trains on: a resumed run goes on only on the same file.
+            "training_data": training_data_fingerprint(config.csv),
+            # Whether the run may replace the tool's earlier export, as
+            # asked when it started; its resumption may too.
+            "replaces_export": overwrite,
             "data": data.describe(),
             "scaler": data.scaler.get_config(),
             "device": device,
@@ -267,6 +287,8 @@ def _start_record(config, data, network, device, logdir, export_dir, resume) -> 
             "model": {"layer": config.layer, "parameters": network.count_params()},
             "optimizer": network.optimizer.get_config(),
         }
+    # Relative paths (shown ones, a relative --csv) are relative to here.
+    record["working_directory"] = os.getcwd()
     record["paths"].update(logdir=_shown(logdir), export=_shown(export_dir))
     write_run_record(logdir, record)
     return record
@@ -344,7 +366,7 @@ def _fit_data(config: ForecastConfig, data: ForecastData) -> dict:
     )
 
 
-def _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics) -> ForecastRun:
+def _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics) -> ForecastRun:
     """Scores, plots, logs and exports the trained forecaster; the record says `"finished"`."""
     config = ForecastConfig.from_dict(record["config"])
 
@@ -368,7 +390,7 @@ def _finish(forecaster, data, record, logdir, export_dir, overwrite, metrics) ->
     write_run_record(logdir, record)
     if export_dir is not None:
         metadata = forecast_metadata(record, data, forecaster)
-        export_forecaster(forecaster, export_dir, metadata, overwrite=overwrite)
+        export_forecaster(forecaster, export_dir, metadata, overwrite=replace_export)
     record["status"] = FINISHED
     return ForecastRun(
         config=config,

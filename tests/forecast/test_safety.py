@@ -100,6 +100,7 @@ def assert_refused(done, message):
         (["--global-clipnorm", "nan"], "Received: global_clipnorm=nan"),
         (["--seed", "-1"], "`seed` to be an integer in [0, 4294967295]. Received: seed=-1"),
         (["--resume", "--overwrite"], "argument --overwrite: not allowed with argument --resume"),
+        (["--units", "100000000000"], "Expected a model and data that fit in memory"),
     ],
 )
 def test_refused_before_anything_is_written(workdir, args, message):
@@ -167,6 +168,21 @@ def test_an_export_of_the_same_name_is_replaced_only_with_overwrite(workdir):
     assert read_history(workdir / "runs" / "seattle_weather")["epoch"] == [0]
     for name, text in BYSTANDERS.items():
         assert (workdir / name).read_text() == text
+
+
+def test_a_validation_loss_that_overflows_fails_the_run(workdir):
+    # Within the accepted range, but 1e28 training standard deviations away:
+    # its squared error overflows float32.
+    lines = (workdir / "weather.csv").read_text().splitlines()
+    cells = lines[115].split(",")
+    cells[1] = "1e29"  # temp_max, a validation target
+    lines[115] = ",".join(cells)
+    (workdir / "weather.csv").write_text("\n".join(lines) + "\n")
+    done = run(workdir, "train", *TINY, "--name", "spike")
+    assert_refused(done, "Expected a finite validation loss. Received: val_loss=inf at epoch 1")
+    record = json.loads((workdir / "runs" / "spike" / "run.json").read_text())
+    assert record["status"] == "failed"
+    assert not (workdir / "saved_models").exists()
 
 
 def test_a_second_run_of_the_same_name_waits_for_none(workdir):
@@ -278,5 +294,115 @@ def test_interrupted_export_resumes_without_training_again(inprocess, capsys, mo
     assert record["status"] == "finished"
     metadata = json.loads((inprocess / "saved_models" / "e" / "forecast.json").read_text())
     assert metadata["run_id"] == record["run_id"]
+    assert metadata["format"] == "keras-lstm-cell forecast"  # not the run record's tag
+    assert cli.main(["predict", "--model", os.path.join("saved_models", "e")]) == 0
+    assert "Forecast of 'temp_max'" in capsys.readouterr().out
     for name, text in BYSTANDERS.items():
         assert (inprocess / name).read_text() == text
+
+
+def _interrupt_export(monkeypatch, *args):
+    """Runs `train TINY --epochs 3 *args` with its export interrupted: the
+    run is left "trained". Returns the exit code."""
+    exported = training.export_forecaster
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "export_forecaster", interrupted)
+    try:
+        return cli.main(["train", *TINY, "--epochs", "3", "--verbose", "0", *args])
+    finally:
+        monkeypatch.setattr(training, "export_forecaster", exported)
+
+
+def _refused_in_process(capsys, argv, *fragments):
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_a_resumed_run_refuses_data_changed_since_it_started(inprocess, capsys, monkeypatch):
+    assert _interrupt_export(monkeypatch, "--name", "c") == 130
+    text = (inprocess / "weather.csv").read_text()
+    (inprocess / "weather.csv").write_text(text.replace(",", ",1", 1))  # a header edit
+    _refused_in_process(
+        capsys,
+        ["train", "--resume", "--name", "c"],
+        f"Expected the training data at {str(inprocess / 'weather.csv')!r} unchanged since "
+        "the run started (its SHA-256 is in run.json). Received: a different file",
+    )
+    assert not (inprocess / "saved_models" / "c").exists()
+    (inprocess / "weather.csv").write_text(text)  # the same bytes again: it goes on
+    assert cli.main(["train", "--resume", "--name", "c", "--verbose", "0"]) == 0
+
+
+def test_a_run_resumed_from_another_directory_writes_where_it_started(
+    inprocess, capsys, monkeypatch, tmp_path_factory
+):
+    assert _interrupt_export(monkeypatch, "--name", "w") == 130
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    argv = ["train", "--resume", "--logdir", str(inprocess / "runs" / "w"), "--verbose", "0"]
+    assert cli.main(argv) == 0
+    assert os.listdir(elsewhere) == []
+    metadata = json.loads((inprocess / "saved_models" / "w" / "forecast.json").read_text())
+    assert metadata["training_data"]["path"] == str(inprocess / "weather.csv")
+
+
+def test_an_interrupted_overwrite_run_resumes_and_replaces_its_export(
+    inprocess, capsys, monkeypatch
+):
+    assert cli.main(["train", *TINY, "--name", "o", "--verbose", "0"]) == 0
+    assert _interrupt_export(monkeypatch, "--name", "o", "--overwrite") == 130
+    assert cli.main(["train", "--resume", "--name", "o", "--verbose", "0"]) == 0
+    record = json.loads((inprocess / "runs" / "o" / "run.json").read_text())
+    metadata = json.loads((inprocess / "saved_models" / "o" / "forecast.json").read_text())
+    assert metadata["run_id"] == record["run_id"]
+    assert read_history(inprocess / "runs" / "o")["epoch"] == [0, 1, 2]
+
+
+def test_damaged_resume_states_are_one_line_errors(inprocess, capsys, monkeypatch):
+    assert _interrupt_export(monkeypatch, "--name", "s") == 130
+    run_json = inprocess / "runs" / "s" / "run.json"
+    history = inprocess / "runs" / "s" / "history.csv"
+    trained, rows = json.loads(run_json.read_text()), history.read_text()
+    argv = ["train", "--resume", "--name", "s"]
+    record_path = os.path.join("runs", "s", "run.json")
+    history_path = os.path.join("runs", "s", "history.csv")
+
+    run_json.write_text(json.dumps({k: v for k, v in trained.items() if k != "training"}))
+    _refused_in_process(
+        capsys,
+        argv,
+        f"Expected {record_path!r} to be a keras-lstm-cell run record",
+        "Received: status 'trained' without a valid 'training' entry",
+    )
+    run_json.write_text(json.dumps({**trained, "status": "training"}))
+    for damaged, why in [
+        ("a,b\n1,2\n", "Received: columns ['a', 'b'], no 'epoch'"),
+        ("epoch,loss,val_loss\nx,1,2\n", "values that are not numbers in column 'epoch'"),
+        ('epoch,loss\n"0,1\n', "Received: unreadable CSV"),
+        ("epoch,loss\n0,1\n2,1\n", "epochs that are not 0, 1, 2, ... in order"),
+    ]:
+        history.write_text(damaged)
+        _refused_in_process(capsys, argv, f"Expected {history_path!r} to be the run's history", why)
+    history.write_text(rows)
+    _refused_in_process(
+        capsys,
+        [*argv, "--epochs", "2"],
+        "Expected `epochs` of at least the 3 epochs the run has finished. Received: epochs=2",
+    )
+
+
+def test_a_long_file_name_gives_a_default_name_that_can_be_exported(inprocess, capsys):
+    long_csv = "d" * 240 + ".csv"
+    shutil.copy(inprocess / "weather.csv", inprocess / long_csv)
+    argv = ["train", "--csv", long_csv, "--target", "temp_max", "--epochs", "1", "--units", "4"]
+    assert cli.main([*argv, "--verbose", "0"]) == 0
+    (name,) = os.listdir(inprocess / "saved_models")
+    assert name.startswith("d" * 100 + "-") and not name.startswith("d" * 101)
+    assert sorted(os.listdir(inprocess / "runs")) == sorted(["mine", name])
