@@ -89,9 +89,31 @@ class ForecastEvaluation:
         return self.scores[self.model]["mae"] < self.scores[REFERENCE]["mae"]
 
     def verdict(self) -> str:
-        """One sentence: does the model beat persistence (MAE)?"""
+        """One sentence: does the model beat persistence (MAE)?
+
+        Skill is undefined where persistence is exact (its MAE is 0); the
+        sentence says so in words rather than print a NaN.
+        """
         ours = self.scores[self.model]["mae"]
         theirs = self.scores[REFERENCE]["mae"]
+        if not (math.isfinite(ours) and math.isfinite(theirs)):
+            unscored = self.model if not math.isfinite(ours) else REFERENCE
+            return (
+                f"The {self.model} model cannot be compared with persistence: "
+                f"{unscored} has no finite forecasts to score (MAE n/a)."
+            )
+        if theirs == 0:
+            outcome = (
+                f"the {self.model} model ties it (MAE 0 too)"
+                if ours == 0
+                else f"the {self.model} model, with MAE {ours:.4g}, does NOT beat it"
+            )
+            return f"Persistence is exact on this data (MAE 0), so skill is undefined; {outcome}."
+        if ours == theirs:
+            return (
+                f"The {self.model} model ties persistence: MAE {ours:.4g} for both "
+                f"(skill 0); it is as good as repeating the last value."
+            )
         if self.beats_persistence and self.skill < MARGINAL_SKILL:
             return (
                 f"The {self.model} model beats persistence only marginally: MAE "
@@ -139,13 +161,13 @@ class ForecastEvaluation:
 
 
 def _format(value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or not math.isfinite(value):
         return "n/a"
     return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
 def _json_float(value):
-    return None if value is None or math.isnan(value) else float(value)
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def evaluate_part(predict, data, part: str) -> ForecastEvaluation:

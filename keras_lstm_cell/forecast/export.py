@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import reprlib
 import shutil
 
 import keras
@@ -33,6 +34,7 @@ import tensorflow as tf
 
 from keras_lstm_cell._checks import is_int
 from keras_lstm_cell._checks import is_number
+from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import SCORED
 from keras_lstm_cell.forecast.data import ForecastData
@@ -77,8 +79,10 @@ def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model)
     last_dates = series.dates[-data.window :]
     last_values = series.values[-data.window :]
     example = np.asarray(forecaster(last_values[None].astype("float32")))[0]
+    # The run's own bookkeeping stays in run.json.
+    run_only = ("format", "format_version", "working_directory", "replaces_export")
     return {
-        **record,
+        **{key: value for key, value in record.items() if key not in run_only},
         "window": data.window,
         "horizon": data.horizon,
         "target": series.target,
@@ -86,7 +90,9 @@ def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model)
         "columns": series.columns,
         "step": str(series.step),
         "mase_scale": data.mase_scale,
-        "training_data": training_data_fingerprint(record["config"]["csv"]),
+        # As the run started (a resumed run checked it is still the same).
+        "training_data": record.get("training_data")
+        or training_data_fingerprint(record["config"]["csv"]),
         "signature": {
             "function": ENDPOINT,
             "input": f"float32 (batch, {data.window}, {len(series.columns)}): the "
@@ -105,20 +111,30 @@ def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model)
     }
 
 
-def _export_format(path: str) -> bool:
+# What json.load raises on a file that is not a plain JSON record: unreadable
+# (OSError); not UTF-8, malformed, or an integer of too many digits
+# (ValueError); nested too deeply (RecursionError).
+_JSON_ERRORS = (OSError, ValueError, RecursionError)
+
+
+def _read_record(path: str) -> dict | None:
+    """forecast.json of directory `path` if it holds a JSON object, else `None`."""
     try:
         with open(os.path.join(path, METADATA_FILE), encoding="utf-8") as f:
-            return json.load(f).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
+            record = json.load(f)
+    except _JSON_ERRORS:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _export_format(path: str) -> bool:
+    record = _read_record(path)
+    return record is not None and record.get("format") == FORMAT
 
 
 def _run_id(path: str) -> str | None:
-    try:
-        with open(os.path.join(path, METADATA_FILE), encoding="utf-8") as f:
-            return json.load(f).get("run_id")
-    except (OSError, ValueError, AttributeError):
-        return None
+    record = _read_record(path)
+    return None if record is None else record.get("run_id")
 
 
 def check_export_target(path, run_id: str | None, overwrite: bool) -> str:
@@ -174,6 +190,8 @@ def export_forecaster(
             ],
         )
         record = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
+        # A resumed run's record carries the run record's own tag: replace it.
+        record.update(format=FORMAT, format_version=FORMAT_VERSION)
         write_json_atomic(os.path.join(target, METADATA_FILE), record)
         # Checked again: another process may have written there meanwhile.
         check_export_target(path, metadata.get("run_id"), overwrite)
@@ -191,41 +209,237 @@ def _not_ours(path: str, why: str) -> ValueError:
     )
 
 
-def _check_metadata(metadata: dict) -> str | None:
-    """What is wrong with a forecast.json's content, or `None`."""
-    checks = {
-        "window": lambda v: is_int(v) and v > 0,
-        "horizon": lambda v: is_int(v) and v > 0,
-        "target": lambda v: isinstance(v, str),
-        "date_column": lambda v: isinstance(v, str),
-        "columns": lambda v: isinstance(v, list) and v and all(isinstance(c, str) for c in v),
-        "step": lambda v: isinstance(v, str),
-        "mase_scale": lambda v: is_number(v) and math.isfinite(v) and v >= 0,
-        "config": lambda v: isinstance(v, dict),
-        "scaler": lambda v: isinstance(v, dict),
-        "last_window": lambda v: isinstance(v, dict),
-    }
-    for key, valid in checks.items():
-        if key not in metadata:
-            return f"no {key!r}"
-        if not valid(metadata[key]):
-            return f"{key!r} is {metadata[key]!r}"
-    if metadata["target"] not in metadata["columns"]:
-        return f"target {metadata['target']!r} is not among the columns {metadata['columns']}"
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def _shown(value) -> str:
+    """`repr(value)` cut short: a damaged file may hold anything, of any size."""
+    return _REPR.repr(value)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _positive_int(value) -> bool:
+    return is_int(value) and value > 0
+
+
+def _text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _object(value) -> bool:
+    return isinstance(value, dict)
+
+
+def _names(value) -> bool:
+    # Distinct ignoring case: the columns are found in a CSV ignoring case.
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(isinstance(name, str) for name in value)
+        and len({name.lower() for name in value}) == len(value)
+    )
+
+
+def _finite_numbers(value) -> bool:
+    return isinstance(value, list) and all(is_number(v) and math.isfinite(v) for v in value)
+
+
+def _scale(value) -> bool:
+    return is_number(value) and math.isfinite(value) and value >= 0
+
+
+def _rows(value) -> bool:
+    # null stands for a NaN in our JSON: refused later, as not finite.
+    return isinstance(value, list) and all(
+        isinstance(row, list) and all(v is None or is_number(v) for v in row) for row in value
+    )
+
+
+# Every entry of forecast.json that `predict` and `evaluate` read, parents
+# before children, with what its value must be.
+_REQUIRED = (
+    ("window", _positive_int, "a positive integer"),
+    ("horizon", _positive_int, "a positive integer"),
+    ("target", _text, "a column name"),
+    ("date_column", _text, "a column name"),
+    ("columns", _names, "a list of distinct column names"),
+    ("step", _text, "a time step such as '1 days'"),
+    ("mase_scale", _scale, "a finite number >= 0"),
+    ("config", _object, "an object"),
+    ("scaler", _object, "an object"),
+    ("scaler.transform", lambda v: _text(v) and v in TRANSFORMS, f"one of {', '.join(TRANSFORMS)}"),
+    ("scaler.target_index", is_int, "an integer"),
+    ("scaler.input_center", _finite_numbers, "a list of finite numbers"),
+    ("scaler.input_scale", _finite_numbers, "a list of finite numbers"),
+    ("scaler.target_center", _finite_numbers, "a list of finite numbers"),
+    ("scaler.target_scale", _finite_numbers, "a list of finite numbers"),
+    ("last_window", _object, "an object"),
+    ("last_window.dates", lambda v: isinstance(v, list) and all(map(_text, v)), "a list of dates"),
+    ("last_window.values", _rows, "a list of rows of numbers"),
+    ("data", _object, "an object"),
+    ("data.source", _text, "a string"),
+    ("data.rows", _positive_int, "a positive integer"),
+    ("data.first_date", _text, "a date"),
+    ("data.last_date", _text, "a date"),
+    ("data.parts", _object, "an object"),
+    ("data.parts.test", _object, "an object"),
+    ("data.parts.test.first_target_date", _text, "a date"),
+    ("data.parts.test.last_target_date", _text, "a date"),
+)
+# Entries read when present: exports of format 1 have no fingerprint.
+_OPTIONAL = (
+    ("training_data", _object, "an object"),
+    ("training_data.path", _text, "a string"),
+    ("training_data.sha256", _text, "a string"),
+    ("training_data.embedded", lambda v: isinstance(v, bool), "true or false"),
+)
+# Entries of `data` that repeat a top-level one; they must agree.
+_REPEATED = ("window", "horizon", "target", "date_column", "columns", "step", "mase_scale")
+_MISSING = object()
+
+
+def _entry(metadata: dict, path: str):
+    """The value at dotted `path`, e.g. `"data.parts"`, or `_MISSING`."""
+    value = metadata
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def _check_entries(metadata: dict) -> str | None:
+    """Each entry read is there, of its type; the target is the first column."""
+    for entries, required in ((_REQUIRED, True), (_OPTIONAL, False)):
+        for path, valid, expected in entries:
+            value = _entry(metadata, path)
+            if value is _MISSING:
+                if required:
+                    return f"no {path!r}"
+            elif not valid(value):
+                return f"{path!r} is {_shown(value)}, not {expected}"
+    columns, target = metadata["columns"], metadata["target"]
+    if target not in columns:
+        return f"target {_shown(target)} is not among the columns {_shown(columns)}"
+    if columns[0] != target:
+        return f"target {_shown(target)} is not the first of the columns {_shown(columns)}"
+    return None
+
+
+def _check_step(metadata: dict) -> str | None:
+    """A positive step: the forecast dates come after the last window's."""
     try:
-        pd.Timedelta(metadata["step"])
-        ForecastConfig.from_dict(metadata["config"])
-        WindowScaler.from_config(metadata["scaler"])
-        last = metadata["last_window"]
-        values = np.asarray(last["values"], dtype="float64")
-        dates = pd.DatetimeIndex(last["dates"])
-    except (ValueError, TypeError, KeyError) as e:
-        return f"an invalid entry ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        positive = pd.Timedelta(metadata["step"]) > pd.Timedelta(0)  # False for NaT
+    except (ValueError, OverflowError):
+        positive = False
+    if not positive:
+        return f"'step' is {_shown(metadata['step'])}, not a positive time step such as '1 days'"
+    return None
+
+
+def _name_key(name: str) -> str:
+    # How `TimeSeries` matches a column name: ignoring case and surrounding spaces.
+    return name.strip().lower()
+
+
+def _check_config(metadata: dict) -> str | None:
+    """Valid settings that agree with the entries they repeat."""
+    try:
+        config = ForecastConfig.from_dict(metadata["config"])
+    except (ValueError, TypeError) as e:
+        return f"'config' is invalid ({_first_line(e)})"
+    if not all(isinstance(name, str) for name in config.features):
+        return f"'config.features' is {_shown(list(config.features))}, not a list of names"
+    data = metadata["data"]
+    repeats = {  # entry: (its value, the entry it repeats)
+        "config.window": (config.window, "window"),
+        "config.horizon": (config.horizon, "horizon"),
+        "config.transform": (config.transform, "scaler.transform"),
+        **{f"data.{key}": (data[key], key) for key in _REPEATED if key in data},
+    }
+    if "season" in data:
+        repeats["config.season"] = (config.season, "data.season")
+    for path, (value, other) in repeats.items():
+        if value != _entry(metadata, other):
+            return f"{path!r} is {_shown(value)} but {other!r} is {_shown(_entry(metadata, other))}"
+    columns, date_column = metadata["columns"], metadata["date_column"]
+    features = []  # as `TimeSeries` reads them: target first, each column once
+    for name in (config.target or columns[0], *config.features):
+        if _name_key(name) not in features:
+            features.append(_name_key(name))
+    if features != [_name_key(name) for name in columns]:
+        return (
+            f"'config.target' {_shown(config.target)} and 'config.features' "
+            f"{_shown(list(config.features))} name other columns than 'columns' {_shown(columns)}"
+        )
+    if config.date_column is not None and _name_key(config.date_column) != _name_key(date_column):
+        return (
+            f"'config.date_column' is {_shown(config.date_column)} but 'date_column' is "
+            f"{_shown(date_column)}"
+        )
+    return None
+
+
+def _check_scaler(metadata: dict) -> str | None:
+    """Centers and scales for each column and horizon step, the target first."""
+    scaler = metadata["scaler"]
+    if scaler["target_index"] != 0:
+        return f"'scaler.target_index' is {scaler['target_index']}, but the target is column 0"
+    sizes = {
+        "input": (len(metadata["columns"]), "columns"),
+        "target": (metadata["horizon"], "steps"),
+    }
+    for kind, (size, what) in sizes.items():
+        for key in (f"{kind}_center", f"{kind}_scale"):
+            if len(scaler[key]) != size:
+                return f"'scaler.{key}' holds {len(scaler[key])} values for {size} {what}"
+        if not all(v > 0 for v in scaler[f"{kind}_scale"]):
+            return f"'scaler.{kind}_scale' holds a scale that is not positive"
+    return None
+
+
+def _check_last_window(metadata: dict) -> str | None:
+    """`window` rows of finite values, at increasing dates with room after them."""
+    last = metadata["last_window"]
     shape = (metadata["window"], len(metadata["columns"]))
-    if values.shape != shape or len(dates) != shape[0]:
+    try:
+        values = np.asarray(last["values"], dtype="float64")
+    except ValueError:  # rows of different lengths
+        values = np.empty((len(last["values"]), 0))
+    if values.shape != shape or len(last["dates"]) != shape[0]:
         return f"'last_window' holds {values.shape} values for window and columns {shape}"
     if not np.isfinite(values).all():
         return "'last_window' holds values that are not finite"
+    try:
+        dates = pd.DatetimeIndex(last["dates"])
+    except (ValueError, TypeError, OverflowError) as e:
+        return f"'last_window.dates' cannot be read as dates ({_first_line(e)})"
+    if dates.hasnans or not (dates.is_monotonic_increasing and dates.is_unique):
+        return f"'last_window.dates' are not increasing dates: {_shown(last['dates'])}"
+    try:  # the last forecast date, `horizon` steps after the last date
+        dates[-1] + pd.Timedelta(metadata["step"]) * metadata["horizon"]
+    except (ValueError, OverflowError):
+        return (
+            f"{metadata['horizon']} steps of {_shown(metadata['step'])} after "
+            f"{dates[-1]} are past the last date pandas can represent"
+        )
+    return None
+
+
+def _check_metadata(metadata: dict) -> str | None:
+    """What is wrong with a forecast.json's content, or `None`.
+
+    Each entry that `predict` and `evaluate` read is checked here, so that no
+    later use of it fails on a value of the wrong type or shape.
+    """
+    for check in (_check_entries, _check_step, _check_config, _check_scaler, _check_last_window):
+        problem = check(metadata)
+        if problem is not None:
+            return problem
     return None
 
 
@@ -242,15 +456,15 @@ def load_metadata(path) -> dict:
     try:
         with open(metadata_path, encoding="utf-8") as f:
             metadata = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise _not_ours(path, f"unreadable {METADATA_FILE}: {e}") from e
+    except _JSON_ERRORS as e:
+        raise _not_ours(path, f"unreadable {METADATA_FILE}: {_first_line(e)}") from e
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise _not_ours(path, f"{METADATA_FILE} is not a {FORMAT!r} record")
     version = metadata.get("format_version")
-    if not is_int(version) or version > FORMAT_VERSION:
+    if not is_int(version) or not 1 <= version <= FORMAT_VERSION:
         raise _not_ours(
             path,
-            f"format_version {version!r} is not one of 1 .. {FORMAT_VERSION}; "
+            f"format_version {_shown(version)} is not one of 1 .. {FORMAT_VERSION}; "
             "upgrade keras-lstm-cell",
         )
     problem = _check_metadata(metadata)

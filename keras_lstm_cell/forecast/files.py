@@ -35,7 +35,11 @@ LOCK_FILE = ".lock"  # inside the run directory, held while a run writes it
 _TEMPORARY_FILES = ".tmp-*.part"  # write_bytes_atomic's, beside their target
 # A run name becomes a directory name under runs/ and saved_models/.
 _PLAIN_NAME = re.compile(r"[^\W][\w.+-]*")
-_MAX_NAME_LENGTH = 200
+_NAME_MAX = 255  # bytes in one file name (NAME_MAX of ext4, XFS, Btrfs, APFS)
+_PID_DIGITS = 10  # a process id up to 2**31 - 1
+_RANDOM_CHARACTERS = 8  # the random part tempfile.mkdtemp appends
+# Room for `_temporary_name`'s `.NAME.tmp-PID-XXXXXXXX` (and `.old-`) around NAME.
+_MAX_NAME_BYTES = _NAME_MAX - len("..tmp--") - _PID_DIGITS - _RANDOM_CHARACTERS
 
 
 def check_writable_directory(path, argument: str) -> str:
@@ -182,12 +186,20 @@ def replace_directory(source, destination) -> None:
 
 
 def check_plain_name(name: str, argument: str = "name") -> str:
-    """A run name: one directory name, with no path separators, not `.` or `..`."""
-    if not isinstance(name, str) or len(name) > _MAX_NAME_LENGTH or not _PLAIN_NAME.fullmatch(name):
+    """A run name: one directory name, with no path separators, not `.` or `..`.
+
+    At most `_MAX_NAME_BYTES` bytes in UTF-8, so that the temporary
+    directories named after it beside the export still fit in a file name.
+    """
+    # The pattern first: it refuses the surrogates that UTF-8 cannot encode.
+    plain = isinstance(name, str) and _PLAIN_NAME.fullmatch(name)
+    size = len(name.encode("utf-8")) if plain else 0
+    if not plain or size > _MAX_NAME_BYTES:
         raise ValueError(
             f"Expected `{argument}` to be a plain name: letters, digits, '_', '-', "
             "'+' and '.', not starting with '.' or '-', with no path separators "
-            f"(at most {_MAX_NAME_LENGTH} characters). Received: {argument}={name!r}"
+            f"(at most {_MAX_NAME_BYTES} bytes in UTF-8). Received: {argument}={name!r}"
+            + (f" ({size} bytes)" if plain else "")
         )
     return name
 

@@ -26,6 +26,7 @@ COMMITTED = os.path.join(REPO, "saved_models", "seattle_weather")
 # What the committed model forecasts for 2016-01-01 from 2015-12-25 .. 2015-12-31.
 COMMITTED_FORECAST = 5.5817
 TF_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+LONGEST_STEP = "106751 days 23:47:16.854775807"  # pd.Timedelta.max: twice is too long
 
 
 @pytest.fixture(scope="module")
@@ -251,9 +252,124 @@ def _damaged_copy(path, tmp_path, change):
             r"'last_window' holds values that are not finite",
         ),
         (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 2"),
+        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 2"),
+        # Every entry `predict` and `evaluate` read, with its type and shape.
+        (lambda m: m.pop("data"), r"forecast.json is damaged: no 'data'\)$"),
+        (lambda m: m.update(data=[1]), r"'data' is \[1\], not an object\)$"),
+        (lambda m: m["data"].update(parts=[1]), r"'data.parts' is \[1\], not an object"),
+        (lambda m: m["data"].update(parts=3), r"'data.parts' is 3, not an object"),
+        (lambda m: m["data"]["parts"].pop("test"), r"no 'data.parts.test'"),
+        (lambda m: m["data"].update(source=None), r"'data.source' is None, not a string"),
+        (lambda m: m["data"].update(rows="150"), r"'data.rows' is '150', not a positive integer"),
+        (
+            lambda m: m["data"]["parts"]["test"].update(last_target_date=[]),
+            r"'data.parts.test.last_target_date' is \[\], not a date",
+        ),
+        (lambda m: m.update(mase_scale=float("nan")), r"'mase_scale' is nan, not a finite number"),
+        (
+            lambda m: m.update(columns=["temp_max", "TEMP_MAX"]),
+            r"'columns' is \['temp_max', 'TEMP_MAX'\], not a list of distinct column names",
+        ),
+        (
+            lambda m: m.update(columns=["temp_min", "temp_max"]),
+            r"target 'temp_max' is not the first of the columns \['temp_min', 'temp_max'\]",
+        ),
+        (lambda m: m.update(config=[]), r"'config' is \[\], not an object"),
+        (lambda m: m["config"].update(window="7"), r"'config' is invalid \(Expected `window`"),
+        (lambda m: m["config"].update(features=[1]), r"'config.features' is \[1\], not a list"),
+        (lambda m: m.update(scaler=None), r"'scaler' is None, not an object"),
+        (lambda m: m["scaler"].pop("input_scale"), r"no 'scaler.input_scale'"),
+        (
+            lambda m: m["scaler"].update(input_center="ab"),
+            r"'scaler.input_center' is 'ab', not a list of finite numbers",
+        ),
+        (
+            lambda m: m["scaler"].update(transform="log"),
+            r"'scaler.transform' is 'log', not one of level, diff, log_return",
+        ),
+        (lambda m: m["scaler"].update(target_index=1), r"'scaler.target_index' is 1, but the"),
+        (
+            lambda m: m["scaler"].update(input_scale=[1.0]),
+            r"'scaler.input_scale' holds 1 values for 2 columns",
+        ),
+        (
+            lambda m: m["scaler"].update(target_center=[0.0, 0.0, 0.0]),
+            r"'scaler.target_center' holds 3 values for 2 steps",
+        ),
+        (
+            lambda m: m["scaler"].update(target_scale=[1.0, 0.0]),
+            r"'scaler.target_scale' holds a scale that is not positive",
+        ),
+        (lambda m: m.update(last_window=[]), r"'last_window' is \[\], not an object"),
+        (
+            lambda m: m["last_window"].update(values=[["1.0", "2.0"]] * 7),
+            r"'last_window.values' is \[\['1.0', '2.0'\], .*not a list of rows of numbers",
+        ),
+        (
+            lambda m: m["last_window"].update(values=[[1.0, 2.0]] * 6 + [[1.0]]),
+            r"'last_window' holds \(7, 0\) values for window and columns \(7, 2\)",
+        ),
+        (
+            lambda m: m["last_window"].update(dates=[1] * 7),
+            r"'last_window.dates' is \[1, 1, 1, 1, 1, 1, \.\.\.\], not a list of dates",
+        ),
+        (
+            lambda m: m["last_window"].update(dates=["someday"] * 7),
+            r"'last_window.dates' cannot be read as dates",
+        ),
+        (
+            lambda m: m["last_window"].update(dates=m["last_window"]["dates"][::-1]),
+            r"'last_window.dates' are not increasing dates",
+        ),
+        (
+            lambda m: m["last_window"]["dates"].__setitem__(-1, "NaT"),
+            r"'last_window.dates' are not increasing dates",
+        ),
+        (lambda m: m.update(training_data="x"), r"'training_data' is 'x', not an object"),
+        (
+            lambda m: m["training_data"].update(sha256=None),
+            r"'training_data.sha256' is None, not a string",
+        ),
+        # A forecast must come after the window it is made from.
+        (lambda m: m.update(step="0 days"), r"'step' is '0 days', not a positive time step"),
+        (lambda m: m.update(step="-1 days"), r"'step' is '-1 days', not a positive time step"),
+        (lambda m: m.update(step="NaT"), r"'step' is 'NaT', not a positive time step"),
+        (lambda m: m.update(step="weekly"), r"'step' is 'weekly', not a positive time step"),
+        (
+            lambda m: m.update(step=LONGEST_STEP, data={**m["data"], "step": LONGEST_STEP}),
+            rf"2 steps of '{LONGEST_STEP}' after 2012-05-29 00:00:00 are past the last date",
+        ),
+        # Entries recorded twice must agree.
+        (lambda m: m["config"].update(window=8), r"'config.window' is 8 but 'window' is 7"),
+        (lambda m: m["config"].update(horizon=1), r"'config.horizon' is 1 but 'horizon' is 2"),
+        (
+            lambda m: m["config"].update(transform="level"),
+            r"'config.transform' is 'level' but 'scaler.transform' is 'diff'",
+        ),
+        (lambda m: m["config"].update(season=3), r"'config.season' is 3 but 'data.season' is 7"),
+        (lambda m: m["data"].update(window=8), r"'data.window' is 8 but 'window' is 7"),
+        (
+            lambda m: m["data"].update(step="2 days 00:00:00"),
+            r"'data.step' is '2 days 00:00:00' but 'step' is '1 days 00:00:00'",
+        ),
+        (
+            lambda m: m["data"].update(columns=["temp_max"]),
+            r"'data.columns' is \['temp_max'\] but 'columns' is \['temp_max', 'temp_min'\]",
+        ),
+        (
+            lambda m: m["config"].update(features=["temp_min", "precipitation"]),
+            r"'config.target' 'temp_max' and 'config.features' \['temp_min', 'precipitation'\] "
+            r"name other columns than 'columns' \['temp_max', 'temp_min'\]",
+        ),
+        (
+            lambda m: m["config"].update(date_column="day"),
+            r"'config.date_column' is 'day' but 'date_column' is 'date'",
+        ),
         (
             lambda m: m.update(
                 window=6,
+                config={**m["config"], "window": 6},
+                data={**m["data"], "window": 6},
                 last_window={
                     **m["last_window"],
                     "dates": m["last_window"]["dates"][1:],
@@ -271,6 +387,64 @@ def test_a_damaged_forecast_json_is_one_clear_error(exported, tmp_path, change, 
     for command in (export.next_forecast, export.evaluate_export):
         with pytest.raises(ValueError, match=message):
             command(damaged)
+
+
+def test_entries_recorded_twice_may_differ_as_the_tool_reads_them(exported, tmp_path):
+    _, path = exported
+    # Column names are matched ignoring case; a feature naming the target is the target.
+    renamed = _damaged_copy(
+        path,
+        tmp_path,
+        lambda m: m["config"].update(
+            target="TEMP_MAX", features=["temp_max", " Temp_Min", "temp_min"], date_column="DATE"
+        ),
+    )
+    assert export.load_metadata(renamed)["config"]["target"] == "TEMP_MAX"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[" * 100_000, r"unreadable forecast.json: maximum recursion depth exceeded"),
+        ('{"window": ' + "1" * 5000 + "}", r"unreadable forecast.json: Exceeds the limit"),
+        ("[]", r"forecast.json is not a 'keras-lstm-cell forecast' record"),
+        ("\xff", r"unreadable forecast.json: 'utf-8' codec can't decode"),
+    ],
+)
+def test_hostile_forecast_json_is_one_clear_error(exported, tmp_path, text, message):
+    run, path = exported
+    hostile = tmp_path / "hostile"
+    shutil.copytree(path, hostile)
+    (hostile / "forecast.json").write_bytes(text.encode("latin-1"))
+    for command in (export.next_forecast, export.evaluate_export):
+        with pytest.raises(ValueError, match=message):
+            command(hostile)
+    # Not the tool's export any more: never replaced, whatever the flags.
+    for overwrite in (False, True):
+        with pytest.raises(ValueError, match=r"holds files it did not write"):
+            export.check_export_target(hostile, None, overwrite)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.pop("data"),
+        lambda m: m.update(data=[1]),
+        lambda m: m["data"].update(parts={"test": 3}),
+        lambda m: m.update(step="0 days"),
+    ],
+)
+def test_the_cli_reports_a_damaged_forecast_json_in_one_line(
+    exported, tmp_path, capsys, command, change
+):
+    _, path = exported
+    damaged = _damaged_copy(path, tmp_path, change)
+    assert cli.main([command, "--model", str(damaged)]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"keras-lstm-cell {command}: error: Expected `model`")
+    assert "forecast.json is damaged" in captured.err and captured.err.count("\n") == 1
 
 
 def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):

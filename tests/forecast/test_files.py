@@ -11,7 +11,9 @@ from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_plain_name
 from keras_lstm_cell.forecast.files import check_separate
 from keras_lstm_cell.forecast.files import clear_directory
+from keras_lstm_cell.forecast.files import make_temporary_directory
 from keras_lstm_cell.forecast.files import remove_stale_temporaries
+from keras_lstm_cell.forecast.files import replace_directory
 from keras_lstm_cell.forecast.files import write_json_atomic
 
 
@@ -21,11 +23,29 @@ def test_plain_names(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["", ".", "..", ".hidden", "-flag", "a/b", "../x", "/abs", "a\\b", "a b", "x" * 201]
+    "name", ["", ".", "..", ".hidden", "-flag", "a/b", "../x", "/abs", "a\\b", "a b", "a\udcff"]
 )
 def test_names_that_are_paths_are_refused(name):
     with pytest.raises(ValueError, match=r"`name` to be a plain name: .* Received: name="):
         check_plain_name(name)
+
+
+# 230 bytes: 255, a file name's limit, less `.NAME.tmp-PID-XXXXXXXX`'s 25 around NAME.
+@pytest.mark.parametrize(
+    "longest, too_long", [("x" * 230, "x" * 231), ("é" * 115, "é" * 115 + "x")]
+)
+def test_names_are_limited_in_bytes_with_room_for_the_temporaries(tmp_path, longest, too_long):
+    with pytest.raises(
+        ValueError, match=r"at most 230 bytes in UTF-8\). Received: .* \(231 bytes\)"
+    ):
+        check_plain_name(too_long)
+    # The longest name still leaves room for the export's temporary and backup.
+    destination = tmp_path / check_plain_name(longest)
+    destination.mkdir()
+    replacement = make_temporary_directory(destination)
+    assert os.path.basename(replacement).startswith(f".{longest}.tmp-{os.getpid()}-")
+    replace_directory(replacement, destination)  # moves the old one to `.NAME.old-PID-*`
+    assert os.listdir(tmp_path) == [longest]
 
 
 @pytest.mark.parametrize(
