@@ -241,23 +241,32 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDiverged(
-                "Expected a finite training loss. Received: loss="
-                f"{float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}; "
-                "lower --learning-rate or clip harder (--global-clipnorm)"
-            )
+        _require_finite(
+            logs,
+            "loss",
+            "training",
+            f"epoch {self._epoch + 1}, batch {batch + 1}",
+            "lower --learning-rate or clip harder (--global-clipnorm)",
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         # First of the epoch-end callbacks: no checkpoint or backup keeps it.
-        loss = (logs or {}).get("val_loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDiverged(
-                "Expected a finite validation loss. Received: val_loss="
-                f"{float(loss)} at epoch {epoch + 1}; the validation part holds values "
-                "far outside the training part's range, or training diverged"
-            )
+        _require_finite(
+            logs,
+            "val_loss",
+            "validation",
+            f"epoch {epoch + 1}",
+            "the validation part holds values far outside the training part's range, "
+            "or training diverged",
+        )
+
+
+def _require_finite(logs, key: str, what: str, where: str, hint: str) -> None:
+    loss = (logs or {}).get(key)
+    if loss is not None and not math.isfinite(float(loss)):
+        raise TrainingDiverged(
+            f"Expected a finite {what} loss. Received: {key}={float(loss)} at {where}; {hint}"
+        )
 
 
 def standard_callbacks(config: ForecastConfig, logdir: str, prior_val_losses: list) -> list:
