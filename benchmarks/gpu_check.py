@@ -10,11 +10,11 @@ without TensorFlow skips it), in a fresh process each:
    forced cuDNN, the TF32 tolerance and the loop `"auto"` takes.
 3. `benchmarks/lstm_speed.py`: fit and predict time of keras.layers.LSTM,
    RNN(SimpleLSTMCell), SimpleLSTM, SimpleLSTM(use_cudnn=False) (the fused
-   loop) and SimpleLSTM(use_cudnn=True) on the shapes of the README's GPU
-   table; torch.nn.LSTM (cuDNN) alongside the torch backend's run.
+   loop) and SimpleLSTM(use_cudnn=True) on the shapes of the GPU table of
+   docs/speed.md; torch.nn.LSTM (cuDNN) alongside the torch backend's run.
 
 Then it writes `summary.md` with the parity rows and one speed table per
-backend, the tables the README's Speed section shows. Every step writes its
+backend, the tables docs/speed.md shows. Every step writes its
 own files under `--out` as it finishes, so a run cut short keeps what it had.
 
     python benchmarks/gpu_check.py --out gpu-results          # a GPU machine, ~10 minutes
@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("tensorflow", "jax", "torch")
-# The shapes of the README's GPU table, (batch, steps, features, units).
+# The shapes of the GPU table of docs/speed.md, (batch, steps, features, units).
 SHAPES = ("7,7,1,256", "64,30,5,64", "128,100,32,256", "32,1000,8,128", "512,100,64,512")
 QUICK_SHAPES = ("64,30,5,64",)
 VARIANTS = "keras_lstm,rnn_cell,simple_lstm,simple_lstm_fused,simple_lstm_cudnn"
