@@ -6,13 +6,15 @@ concept: `config` (every setting), `timeseries` (reading a CSV), `windows`
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
 `callbacks`, `plotting`, `record` (run.json), `resume`, `files` (safe
 writes), `export` (SavedModel and forecast.json), `distribute`
-(`get_strategy`), `training` (`train`) and `cli`.
+(`get_strategy`, `split_cpu`, `replica_batch_size`), `training` (`train`) and `cli`.
 """
 
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
 from keras_lstm_cell.forecast.distribute import get_strategy
+from keras_lstm_cell.forecast.distribute import replica_batch_size
+from keras_lstm_cell.forecast.distribute import split_cpu
 from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
 from keras_lstm_cell.forecast.export import evaluate_export
 from keras_lstm_cell.forecast.export import load_export
@@ -39,6 +41,8 @@ __all__ = [
     "make_windows",
     "next_forecast",
     "prepare_data",
+    "replica_batch_size",
+    "split_cpu",
     "train",
     "window_dataset",
 ]

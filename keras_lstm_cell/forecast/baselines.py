@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_lstm_cell.forecast.windows import window_count
+
 
 def persistence(x: np.ndarray, target_index: int, horizon: int) -> np.ndarray:
     """Last-value forecast: every step of the horizon repeats the window's last target.
@@ -35,7 +37,7 @@ def seasonal_naive(target: np.ndarray, window: int, horizon: int, season: int) -
     if isinstance(season, bool) or not isinstance(season, (int, np.integer)) or season <= 0:
         raise ValueError(f"Expected `season` to be a positive integer. Received: season={season!r}")
     target = np.asarray(target, dtype="float64")
-    count = len(target) - window - horizon + 1
+    count = window_count(len(target), window, horizon)
     n = np.arange(count)[:, None]
     k = np.arange(1, horizon + 1)[None, :]
     source = n + window - 1 + k - season * -(-k // season)  # (N, horizon)

@@ -16,9 +16,9 @@ from keras_lstm_cell.forecast.scaler import WindowScaler
 from keras_lstm_cell.forecast.timeseries import TimeSeries
 from keras_lstm_cell.forecast.windows import make_windows
 from keras_lstm_cell.forecast.windows import split_slices
+from keras_lstm_cell.forecast.windows import window_count
 from keras_lstm_cell.forecast.windows import window_dataset
 
-PARTS = ("train", "val", "test")
 SCORED = "all"  # the one part of `ForecastData.for_scoring`
 
 
@@ -56,7 +56,7 @@ def required_rows(window: int, horizon: int, val_fraction: float, test_fraction:
     """Fewest rows that give at least one train, validation and test window."""
     rows = window + horizon + 2
     while True:
-        count = rows - window - horizon + 1
+        count = window_count(rows, window, horizon)
         n_val = max(1, round(val_fraction * count))
         n_test = max(1, round(test_fraction * count))
         if count - n_val - n_test >= 1:

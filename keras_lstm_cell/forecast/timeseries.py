@@ -116,7 +116,7 @@ def _find_by_names(columns, names):
     return None
 
 
-def _single_zone(parsed: pd.DatetimeIndex, column: str, source: str, notes) -> pd.DatetimeIndex:
+def _single_zone(parsed: pd.DatetimeIndex, column: str, notes) -> pd.DatetimeIndex:
     """Dates with one UTC offset, as the local dates they name."""
     if parsed.tz is None:
         return parsed
@@ -165,7 +165,7 @@ def parse_dates(values: pd.Series, column: str, source: str, notes=None) -> pd.D
             if "Mixed timezones" in str(e):
                 raise _mixed_zones(text, column, source) from None
             continue
-        return _single_zone(parsed, column, source, notes)
+        return _single_zone(parsed, column, notes)
     try:
         parsed = pd.to_datetime(text, format="mixed", errors="coerce")
     except (ValueError, TypeError) as e:

@@ -211,8 +211,8 @@ def window_dataset(
             "Expected `inputs` and `targets` to have the same number of rows. "
             f"Received: inputs.shape={x_values.shape}, targets.shape={y_values.shape}"
         )
-    count = len(y_values) - window - horizon + 1
-    if count <= 0:
+    count = window_count(len(y_values), window, horizon)
+    if count == 0:
         raise ValueError(
             f"Expected at least window + horizon = {window + horizon} rows to "
             f"make one window. Received: {len(y_values)} rows"
