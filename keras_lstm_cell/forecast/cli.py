@@ -2,6 +2,7 @@
 
     keras-lstm-cell train                       # embedded Seattle weather data
     keras-lstm-cell train --csv btc.csv --target close --transform log_return
+    keras-lstm-cell backtest --folds 3          # walk-forward: train and score 3 times
     keras-lstm-cell predict --model saved_models/NAME [--csv new.csv]
     keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv]
 
@@ -11,6 +12,7 @@ Errors a user can cause end with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import re
@@ -25,6 +27,9 @@ from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
 from keras_lstm_cell.forecast import training
+from keras_lstm_cell.forecast.backtest import backtest
+from keras_lstm_cell.forecast.backtest import plan_folds
+from keras_lstm_cell.forecast.backtest import read_backtest_rows
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
 from keras_lstm_cell.forecast.config import DEVICES
 from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
@@ -37,6 +42,8 @@ from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import prepare_data
 from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.files import check_plain_name
+from keras_lstm_cell.forecast.record import BACKTEST
+from keras_lstm_cell.forecast.record import TRAIN
 from keras_lstm_cell.forecast.record import TRAINED
 from keras_lstm_cell.forecast.record import read_history
 from keras_lstm_cell.forecast.record import read_run_record
@@ -46,6 +53,7 @@ from keras_lstm_cell.forecast.resume import recorded_path
 from keras_lstm_cell.forecast.timeseries import DEFAULT_DATASET
 
 PROG = "keras-lstm-cell"
+DEFAULT_FOLDS = 3  # test parts of a backtest
 RUNS_DIR = "runs"
 MODELS_DIR = "saved_models"
 EXIT_USAGE = 2
@@ -62,13 +70,15 @@ def _comma_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _add_train_arguments(train: argparse.ArgumentParser, defaults: ForecastConfig) -> None:
+def _add_train_arguments(
+    train: argparse.ArgumentParser, defaults: ForecastConfig, export: bool = True
+) -> None:
     # Every setting defaults to None here: the ForecastConfig holds the
     # defaults, and --resume can tell which flags were given.
     _add_data_arguments(train.add_argument_group("data"), defaults)
     _add_model_arguments(train.add_argument_group("model"), defaults)
     _add_training_arguments(train.add_argument_group("training"), defaults)
-    _add_output_arguments(train.add_argument_group("output"))
+    _add_output_arguments(train.add_argument_group("output"), export)
 
 
 def _add_data_arguments(data, defaults: ForecastConfig) -> None:
@@ -134,6 +144,12 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument(
         "--season", type=int, help=f"seasonal-naive period (default: {defaults.season})"
     )
+    fit.add_argument(
+        "--interval",
+        type=float,
+        help="central prediction interval around each forecast, e.g. 0.8 for 80%% "
+        "(split conformal, from the validation residuals; default: none)",
+    )
     fit.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
     fit.add_argument("--device", choices=DEVICES, help=f"(default: {defaults.device})")
     fit.add_argument(
@@ -146,11 +162,12 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument("--gate-monitor", action="store_true", default=None, help=out_gates)
 
 
-def _add_output_arguments(out) -> None:
+def _add_output_arguments(out, export: bool = True) -> None:
     out.add_argument("--name", help="run name, a plain name (default: <data>-<timestamp>)")
     out.add_argument("--logdir", help=f"TensorBoard/run directory (default: {RUNS_DIR}/NAME)")
-    out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
-    out.add_argument("--no-export", action="store_true", help="do not export")
+    if export:
+        out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
+        out.add_argument("--no-export", action="store_true", help="do not export")
     again = out.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
@@ -186,6 +203,28 @@ def build_parser(
         "logs, a plot, run.json and a SavedModel.",
     )
     _add_train_arguments(train, defaults)
+    walk = commands.add_parser(
+        "backtest",
+        help="walk-forward backtest: train and score on K rolling origins",
+        description="Train the forecaster K times on expanding windows (fold k on "
+        "everything before its test part; the test parts follow one another to "
+        "the end of the series), score each against persistence and seasonal "
+        "naive, and write backtest.csv, a skill plot, TensorBoard scalars and "
+        "run.json. Takes the flags of train.",
+    )
+    folds = walk.add_argument_group("backtest")
+    folds.add_argument(
+        "--folds",
+        type=int,
+        default=DEFAULT_FOLDS,
+        help=f"test parts, in the last --test-fraction of the windows (default: {DEFAULT_FOLDS})",
+    )
+    folds.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="train once, on the data before the first test part, and forecast every fold",
+    )
+    _add_train_arguments(walk, defaults, export=False)
     for name, summary in (
         ("predict", "print the next forecast(s) of an exported model"),
         ("evaluate", "score an exported model against persistence and seasonal naive"),
@@ -204,7 +243,7 @@ _SETTINGS = (
     "csv", "date_column", "target", "features", "unit", "duplicates", "missing", "gaps",
     "max_gap", "window", "horizon", "transform", "units", "layers", "epochs", "batch_size",
     "learning_rate", "val_fraction", "test_fraction", "patience", "season", "seed", "device",
-    "layer", "gate_monitor", "distribute",
+    "layer", "gate_monitor", "distribute", "interval",
 )  # fmt: skip
 
 
@@ -243,38 +282,42 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _plan_run(args, defaults: dict, name_prefix: str | None):
-    """`(config, logdir, export_dir)` of the run the flags ask for, checked."""
+def _plan_run(args, defaults: dict, name_prefix: str | None, command: str = TRAIN):
+    """`(config, logdir, export_dir, record)` of the run the flags ask for,
+    checked; `record` is the interrupted run's with `--resume`, else `None`."""
     given = _given_settings(args)
     if args.name is not None:
         check_plain_name(args.name)
     if args.resume:
         logdir = args.logdir or (
-            os.path.join(RUNS_DIR, args.name) if args.name else latest_interrupted_run(RUNS_DIR)
+            os.path.join(RUNS_DIR, args.name)
+            if args.name
+            else latest_interrupted_run(RUNS_DIR, command)
         )
         record = read_run_record(logdir)
         if record is None:
             raise ValueError(
                 f"Expected a run directory to resume. Received: {logdir!r} has no run.json"
             )
-        config = ForecastConfig.from_dict(record["config"]).replace(**given)
+        config = ForecastConfig.from_dict(record.config).replace(**given)
         if "csv" not in given:  # relative to where the run started
             config = config.replace(csv=recorded_path(record, config.csv))
-        check_resumable(logdir, config)
-        export_dir = (
-            recorded_path(record, record["paths"].get("export"))
-            if args.export is None
-            else args.export
-        )
+        record = check_resumable(logdir, config, command)
+        export_dir = recorded_path(record, record.paths.get("export"))
     else:
+        record = None
         config = ForecastConfig(**{**defaults, **given})
         name = args.name or _default_name(config.csv, name_prefix)
         logdir = args.logdir or os.path.join(RUNS_DIR, name)
-        export_dir = args.export or os.path.join(MODELS_DIR, name)
-    return config, logdir, None if args.no_export else export_dir
+        export_dir = os.path.join(MODELS_DIR, name)
+    if command != TRAIN or args.no_export:
+        export_dir = None
+    elif args.export is not None:
+        export_dir = args.export
+    return config, logdir, export_dir, record
 
 
-def _describe_data(data, config: ForecastConfig) -> None:
+def _describe_series(data) -> None:
     series = data.series
     print(
         f"Data: {series.source}: {len(series)} rows, {series.dates[0].date()} .. "
@@ -282,6 +325,10 @@ def _describe_data(data, config: ForecastConfig) -> None:
     )
     for note in series.notes:
         print(f"  note: {note}")
+
+
+def _describe_data(data, config: ForecastConfig) -> None:
+    _describe_series(data)
     parts = data.describe()["parts"]
     print(
         f"Windows of {config.window} rows -> next {config.horizon}: "
@@ -306,8 +353,8 @@ def _interrupted(logdir: str) -> int:
         record = read_run_record(logdir) if os.path.isdir(logdir) else None
     except ValueError:
         record = None
-    if record is not None and record["status"] == TRAINED:
-        done = f"after training ({record['training']['epochs_run']} epochs), before the export"
+    if record is not None and record.status == TRAINED:
+        done = f"after training ({record.training['epochs_run']} epochs), before the export"
     else:
         done = f"after {len(read_history(logdir).get('epoch', []))} finished epochs"
     print(
@@ -318,46 +365,114 @@ def _interrupted(logdir: str) -> int:
 
 
 def _train(args, defaults: dict, name_prefix: str | None) -> int:
-    config, logdir, export_dir = _plan_run(args, defaults, name_prefix)
+    config, logdir, export_dir, record = _plan_run(args, defaults, name_prefix)
     # First of all TensorFlow work: a multi-worker strategy configures the runtime.
     strategy = get_strategy(config.distribute)
     data = prepare_data(config)
     if args.resume:
         print(f"Resuming {logdir}")
     _describe_data(data, config)
-    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
-    # `kill` (SIGTERM) stops training like Ctrl-C: finished stages are kept.
+    try:
+        with _sigterm_interrupts():
+            run = training.train(
+                config,
+                logdir=logdir,
+                export_dir=export_dir,
+                data=data,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                verbose=_verbosity(args),
+                strategy=strategy,
+                record=record,
+            )
+    except KeyboardInterrupt:
+        return _interrupted(logdir)
+    _report(run)
+    return 0
+
+
+def _verbosity(args) -> int:
+    return args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """`kill` (SIGTERM) stops training like Ctrl-C: finished stages are kept."""
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM)
     if in_main_thread:
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        run = training.train(
-            config,
-            logdir=logdir,
-            export_dir=export_dir,
-            data=data,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            verbose=verbose,
-            strategy=strategy,
-        )
-    except KeyboardInterrupt:
-        return _interrupted(logdir)
+        yield
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
-    _report(run)
+
+
+def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
+    config, logdir, _, record = _plan_run(args, defaults, name_prefix, BACKTEST)
+    strategy = get_strategy(config.distribute)
+    data = prepare_data(config)
+    if args.resume:
+        print(f"Resuming {logdir}")
+    _describe_series(data)
+    planned = plan_folds(
+        len(data.y), args.folds, data.horizon, config.val_fraction, config.test_fraction
+    )
+    print(
+        f"Backtest: {len(planned)} folds of windows of {config.window} rows -> next "
+        f"{config.horizon}, {'one model' if args.no_refit else 'a model per fold'}, "
+        f"tests from {data.target_dates[planned[0]['test'].start, 0]!s:.10} on"
+    )
+
+    def show(row: dict) -> None:
+        print(
+            f"Fold {row['fold']}/{len(planned)}: trained to {row['train_end']}, tested "
+            f"{row['test_start']} .. {row['test_end']} ({row['forecasts']} forecasts): "
+            f"MAE {row['lstm_mae']:.4g} vs persistence {row['persistence_mae']:.4g}, "
+            f"skill {row['skill']:+.3f}",
+            flush=True,
+        )
+
+    try:
+        with _sigterm_interrupts():
+            result = backtest(
+                config,
+                logdir=logdir,
+                folds=args.folds,
+                refit=not args.no_refit,
+                data=data,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                record=record,
+                on_fold=show,
+                verbose=_verbosity(args),
+                strategy=strategy,
+            )
+    except KeyboardInterrupt:
+        done = len(read_backtest_rows(logdir))
+        print(
+            f"{PROG}: interrupted after {done} finished folds; continue with: "
+            f"{PROG} backtest --resume --logdir {logdir}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    paths = result.record.paths
+    print()
+    print(result.summary())
+    print(f"Folds:       {paths['backtest']}")
+    print(f"Plot:        {paths['plot']}")
+    print(f"Run:         {paths['logdir']}  (tensorboard --logdir {paths['logdir']})")
     return 0
 
 
 def _report(run) -> None:
-    training_done = run.record["training"]
+    training_done = run.record.training
     print()
     print(
         f"Trained {training_done['epochs_run']} epochs (best {training_done['best_epoch'] + 1}, "
         f"{'stopped early' if training_done['stopped_early'] else 'all epochs'}) "
-        f"on {run.record['device']} in {training_done['seconds']:.1f} s."
+        f"on {run.record.details['device']} in {training_done['seconds']:.1f} s."
     )
     test = run.data.describe()["parts"]["test"]
     unscored = test["windows"] - test["scored_windows"]
@@ -369,7 +484,7 @@ def _report(run) -> None:
     )
     print(run.evaluation.table())
     print(run.evaluation.verdict())
-    paths = run.record["paths"]
+    paths = run.record.paths
     print(f"Run:         {paths['logdir']}  (tensorboard --logdir {paths['logdir']})")
     print(f"Plot:        {paths['plot']}")
     print(f"Config:      {os.path.join(paths['logdir'], 'run.json')}")
@@ -387,11 +502,14 @@ def _predict(args) -> int:
         f"Forecast of {metadata['target']!r} by {args.model} from the last "
         f"{metadata['window']} rows of {source}, {first} .. {last}:"
     )
-    target = metadata["target"]
-    print(f"{'date':<19}  {target}")
-    for date, value in forecasts[target].items():
+    print(
+        "  ".join(
+            f"{name:<19}" if k == 0 else name for k, name in enumerate(["date", *forecasts.columns])
+        )
+    )
+    for date, values in forecasts.iterrows():
         shown = str(date.date()) if date == date.normalize() else str(date)
-        print(f"{shown:<19}  {value:.6g}")
+        print("  ".join([f"{shown:<19}", *(f"{v:.6g}" for v in values)]))
     return 0
 
 
@@ -428,6 +546,7 @@ def main(
     _tf_startup.discover_devices_quietly()
     commands = {
         "train": lambda a: _train(a, defaults, name_prefix),
+        "backtest": lambda a: _backtest(a, defaults, name_prefix),
         "predict": _predict,
         "evaluate": _evaluate,
     }
@@ -451,6 +570,6 @@ def main(
     except KeyboardInterrupt:
         print(f"{prog} {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    if args.command == "train" and code == 0:
+    if args.command in ("train", "backtest") and code == 0:
         print(f"Wall time: {time.perf_counter() - started:.1f} s")
     return code

@@ -86,6 +86,9 @@ class ForecastConfig:
         gate_monitor: Log the LSTM gates of a validation probe batch to
             TensorBoard each epoch (`GateMonitor`, under `logdir/gates`).
         unit: Unit of the target (e.g. `"USD"`), shown in the plot's labels.
+        interval: Nominal coverage of a central prediction interval around
+            each forecast (e.g. 0.8), split-conformal from the validation
+            residuals (`metrics.conformal_offsets`); `None` for none.
     """
 
     csv: str | None = None
@@ -118,6 +121,7 @@ class ForecastConfig:
     gate_monitor: bool = False
     distribute: str = "none"  # or "mirrored" (local GPUs), "multiworker" (TF_CONFIG)
     unit: str | None = None  # of the target, for plots; None: known for the embedded data
+    interval: float | None = None  # e.g. 0.8: an 80% prediction interval around each forecast
 
     def __post_init__(self):
         object.__setattr__(self, "features", tuple(self.features))
@@ -176,6 +180,12 @@ class ForecastConfig:
                 raise ValueError(
                     f"Expected `{name}` to be a string or None. Received: {name}={value!r}"
                 )
+        if self.interval is not None and (
+            not is_number(self.interval) or not 0.0 < self.interval < 1.0
+        ):
+            raise ValueError(
+                f"Expected `interval` to be in (0, 1) or None. Received: interval={self.interval!r}"
+            )
         if self.transform != "level" and self.window < 2:
             raise ValueError(
                 f"Expected `window` >= 2 with transform={self.transform!r}: "

@@ -11,6 +11,8 @@ from keras_lstm_cell.forecast import metrics as forecast_metrics
 
 MODEL_NAME = "lstm"  # the model's row in every table and record
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "skill")
+# Scores of the model's prediction interval, when it has one.
+INTERVAL_METRICS = ("coverage", "mean_width", "pinball")
 REFERENCE = "persistence"
 MARGINAL_SKILL = 0.01  # below this, "beats persistence" is worth a caveat
 
@@ -24,10 +26,16 @@ class ForecastEvaluation:
     data's original units (MAPE and sMAPE in percent, MASE and skill
     unitless).
 
+    With a prediction interval (`interval_level`), the model's row also
+    holds its `coverage` (the share of truths inside it), `mean_width` and
+    `pinball` (the mean pinball loss of its two bounds as the quantiles
+    `(1 - level) / 2` and `(1 + level) / 2`).
+
     Args:
         scores: `{forecast name: {metric: value}}`, the model first.
         count: Number of forecast values scored (windows × horizon).
         model: Name of the model's row.
+        interval_level: Nominal coverage of the model's interval, or `None`.
 
     Example:
 
@@ -43,15 +51,22 @@ class ForecastEvaluation:
     scores: dict
     count: int
     model: str = MODEL_NAME
+    interval_level: float | None = None
 
     @classmethod
     def compute(
-        cls, y_true, forecasts: dict, mase_scale: float, model: str = MODEL_NAME
+        cls,
+        y_true,
+        forecasts: dict,
+        mase_scale: float,
+        model: str = MODEL_NAME,
+        interval: tuple | None = None,
     ) -> ForecastEvaluation:
         """Scores each array of `forecasts` (same shape as `y_true`).
 
         A forecast with NaN entries (a seasonal-naive forecast that reaches
         before the series) is scored on its finite entries only.
+        `interval`: `(lower, upper, level)` of the model's forecasts, if any.
         """
         if REFERENCE not in forecasts or model not in forecasts:
             raise ValueError(
@@ -77,8 +92,16 @@ class ForecastEvaluation:
         reference_mae = scores[REFERENCE]["mae"]
         for row in scores.values():
             row["skill"] = forecast_metrics.skill(row["mae"], reference_mae)
+        level = None
+        if interval is not None:
+            lower, upper, level = interval
+            scores[model].update(
+                coverage=forecast_metrics.coverage(y_true, lower, upper),
+                mean_width=forecast_metrics.mean_width(lower, upper),
+                pinball=forecast_metrics.interval_pinball(y_true, lower, upper, level),
+            )
         ordered = {model: scores.pop(model), **scores}
-        return cls(scores=ordered, count=int(y_true.size), model=model)
+        return cls(scores=ordered, count=int(y_true.size), model=model, interval_level=level)
 
     @property
     def skill(self) -> float:
@@ -134,11 +157,15 @@ class ForecastEvaluation:
     def table(self) -> str:
         """Plain-text table, one row per forecast."""
         headers = ("forecast", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "skill")
+        metrics = METRICS
+        if self.interval_level is not None:
+            headers += (f"cover{self.interval_level:.0%}", "width", "pinball")
+            metrics += INTERVAL_METRICS
         rows = [
-            (name, *(_format(row[metric]) for metric in METRICS))
+            (name, *(_format(row.get(metric)) for metric in metrics))
             for name, row in self.scores.items()
         ]
-        widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(7)]
+        widths = [max(len(str(r[i])) for r in (headers, *rows)) for i in range(len(headers))]
         lines = [
             "  ".join(
                 cell.ljust(w) if i == 0 else cell.rjust(w)
@@ -149,9 +176,11 @@ class ForecastEvaluation:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
+        interval = {} if self.interval_level is None else {"interval_level": self.interval_level}
         return {
             "count": self.count,
             "model": self.model,
+            **interval,
             "beats_persistence": self.beats_persistence,
             "scores": {
                 name: {m: _json_float(v) for m, v in row.items()}
@@ -160,7 +189,7 @@ class ForecastEvaluation:
         }
 
 
-def _format(value: float) -> str:
+def _format(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
     return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
@@ -170,15 +199,17 @@ def _json_float(value):
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def evaluate_part(predict, data, part: str) -> ForecastEvaluation:
+def evaluate_part(predict, data, part: str, interval_level=None) -> ForecastEvaluation:
     """Scores a model and the baselines on the observed targets of one part.
 
     Args:
         predict: `callable(x) -> forecasts`: raw windows `(N, window, F)`,
             float32, to forecasts `(N, horizon)` in original units (a
-            `Forecaster`'s `predict`, or an export's `serve`).
+            `Forecaster`'s `predict`, or an export's `serve`), or to
+            `(N, horizon, 3)`: forecast, lower and upper bound.
         data: The `ForecastData`.
         part: `"train"`, `"val"`, `"test"`, or `"all"` for `for_scoring` data.
+        interval_level: The nominal coverage of the bounds, with `(N, horizon, 3)`.
     """
     x, y = data.raw(part, observed_only=True)
     if len(y) == 0:
@@ -186,9 +217,14 @@ def evaluate_part(predict, data, part: str) -> ForecastEvaluation:
             f"Expected observed targets to score in the {part} part of "
             f"{data.series.source}. Received: only filled-in dates"
         )
+    predicted = np.asarray(predict(x))
+    interval = None
+    if predicted.ndim == 3:  # (N, horizon, 3): forecast, lower, upper
+        interval = (predicted[..., 1], predicted[..., 2], interval_level)
+        predicted = predicted[..., 0]
     forecasts = {
-        MODEL_NAME: np.asarray(predict(x)),
+        MODEL_NAME: predicted,
         REFERENCE: data.persistence(part, observed_only=True),
         f"seasonal_naive_{data.season}": data.seasonal_naive(part, observed_only=True),
     }
-    return ForecastEvaluation.compute(y, forecasts, data.mase_scale)
+    return ForecastEvaluation.compute(y, forecasts, data.mase_scale, interval=interval)

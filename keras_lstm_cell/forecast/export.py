@@ -20,7 +20,6 @@ file at the recorded path still has the recorded SHA-256.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -46,9 +45,11 @@ from keras_lstm_cell.forecast.files import make_temporary_directory
 from keras_lstm_cell.forecast.files import remove_stale_temporaries
 from keras_lstm_cell.forecast.files import replace_directory
 from keras_lstm_cell.forecast.files import write_json_atomic
+from keras_lstm_cell.forecast.model import BOUNDS
+from keras_lstm_cell.forecast.record import RunRecord
+from keras_lstm_cell.forecast.record import file_sha256
 from keras_lstm_cell.forecast.scaler import WindowScaler
 from keras_lstm_cell.forecast.timeseries import TimeSeries
-from keras_lstm_cell.forecast.timeseries import default_dataset_path
 
 FORMAT = "keras-lstm-cell forecast"
 FORMAT_VERSION = 2  # 2 adds the training data's fingerprint and the run id
@@ -59,30 +60,17 @@ EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", MET
 _PREDICT_BATCH = 1024
 
 
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def training_data_fingerprint(csv: str | None) -> dict:
-    """Where the training data is, as an absolute path, and its SHA-256."""
-    path = default_dataset_path() if csv is None else os.path.abspath(csv)
-    return {"path": path, "embedded": csv is None, "sha256": file_sha256(path)}
-
-
-def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model) -> dict:
+def forecast_metadata(record: RunRecord, data: ForecastData, forecaster: keras.Model) -> dict:
     """forecast.json content: the run record plus what serving needs."""
     series = data.series
     last_dates = series.dates[-data.window :]
     last_values = series.values[-data.window :]
-    example = np.asarray(forecaster(last_values[None].astype("float32")))[0]
+    example = np.asarray(forecaster(last_values[None].astype("float32")))[0]  # (H,) or (H, 3)
+    bounds = ", 3): forecast, lower and upper bound of" if example.ndim == 2 else "): "
     # The run's own bookkeeping stays in run.json.
-    run_only = ("format", "format_version", "working_directory", "replaces_export")
+    run_only = ("format", "format_version", "working_directory", "replaces_export", "command")
     return {
-        **{key: value for key, value in record.items() if key not in run_only},
+        **{key: value for key, value in record.to_json().items() if key not in run_only},
         "window": data.window,
         "horizon": data.horizon,
         "target": series.target,
@@ -91,13 +79,12 @@ def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model)
         "step": str(series.step),
         "mase_scale": data.mase_scale,
         # As the run started (a resumed run checked it is still the same).
-        "training_data": record.get("training_data")
-        or training_data_fingerprint(record["config"]["csv"]),
+        "training_data": record.training_data,
         "signature": {
             "function": ENDPOINT,
             "input": f"float32 (batch, {data.window}, {len(series.columns)}): the "
             f"last {data.window} rows of {series.columns}, original units",
-            "output": f"float32 (batch, {data.horizon}): the next {data.horizon} "
+            "output": f"float32 (batch, {data.horizon}{bounds} the next {data.horizon} "
             f"values of {series.target!r}, original units",
         },
         "last_window": {
@@ -296,6 +283,8 @@ _OPTIONAL = (
     ("training_data.path", _text, "a string"),
     ("training_data.sha256", _text, "a string"),
     ("training_data.embedded", lambda v: isinstance(v, bool), "true or false"),
+    ("interval", _object, "an object"),
+    ("interval.level", lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)"),
 )
 # Entries of `data` that repeat a top-level one; they must agree.
 _REPEATED = ("window", "horizon", "target", "date_column", "columns", "step", "mase_scale")
@@ -497,9 +486,11 @@ def load_export(path):
     if not hasattr(model, ENDPOINT):
         raise _not_ours(os.fspath(path), f"the SavedModel has no `{ENDPOINT}` function")
     shapes = _signature_shapes(model)
+    # With an interval, (forecast, lower, upper) on a last axis.
+    bounds = (len(BOUNDS),) if "interval" in metadata else ()
     expected = (
         (None, metadata["window"], len(metadata["columns"])),
-        (None, metadata["horizon"]),
+        (None, metadata["horizon"], *bounds),
     )
     if shapes != expected:
         raise _not_ours(
@@ -606,9 +597,10 @@ def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
     that file (same columns as in training).
 
     Returns:
-        A `DataFrame` indexed by the forecast dates with the target column,
-        and the metadata. Its `attrs["window_dates"]` are the first and last
-        date of the rows used.
+        A `DataFrame` indexed by the forecast dates with the target column
+        (and `lower` and `upper` for a model with an interval), and the
+        metadata. Its `attrs["window_dates"]` are the first and last date of
+        the rows used.
     """
     model, metadata = load_export(path)
     window = metadata["window"]
@@ -625,11 +617,15 @@ def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
             )
         dates = series.dates[-window:]
         values = series.values[-window:]
-    forecasts = serve(model, values[None])[0]
+    forecasts = serve(model, values[None])[0]  # (H,), or (H, 3) with an interval
     forecast_dates = pd.DatetimeIndex(
         [dates[-1] + step * (k + 1) for k in range(metadata["horizon"])], name="date"
     )
-    frame = pd.DataFrame({metadata["target"]: forecasts}, index=forecast_dates)
+    if forecasts.ndim == 2:
+        columns = (metadata["target"], *BOUNDS[1:])
+        frame = pd.DataFrame(forecasts, index=forecast_dates, columns=columns)
+    else:
+        frame = pd.DataFrame({metadata["target"]: forecasts}, index=forecast_dates)
     frame.attrs["window_dates"] = (str(dates[0]), str(dates[-1]))
     return frame, metadata
 
@@ -674,7 +670,8 @@ def evaluate_export(path, csv=None) -> tuple[ForecastEvaluation, dict]:
             mase_scale=metadata["mase_scale"],
         )
         part = SCORED
-    evaluation = evaluate_part(lambda x: serve(model, x), data, part)
+    level = metadata.get("interval", {}).get("level")
+    evaluation = evaluate_part(lambda x: serve(model, x), data, part, interval_level=level)
     described = data.describe()["parts"][part]
     return evaluation, {
         "source": series.source,

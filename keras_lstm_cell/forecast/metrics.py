@@ -88,3 +88,93 @@ def skill(model_mae: float, reference_mae: float) -> float:
     if not reference_mae > 0:
         return float("nan")
     return 1.0 - model_mae / reference_mae
+
+
+def _check_level(level) -> float:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"Expected `level` to be a number in (0, 1). Received: level={level!r}")
+    return float(level)
+
+
+def conformal_offsets(residuals, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split-conformal offsets of a central `level` interval, per horizon step.
+
+    From the residuals `y - ŷ` of a calibration set the model was not fitted
+    on (the validation part), `(N, H)`: with `n = N` residuals per step, the
+    lower offset is the `floor((n + 1)(1 - level) / 2)`-th smallest residual,
+    the upper one the `ceil((n + 1)(1 + level) / 2)`-th smallest. These are
+    the quantiles `(1 - level) / 2` and `(1 + level) / 2` with the
+    finite-sample correction of split conformal prediction (Vovk et al.,
+    *Algorithmic Learning in a Random World*, 2005; Lei et al., JASA 2018):
+    if the future residuals are exchangeable with the calibration ones, each
+    bound is crossed with probability at most `(1 - level) / 2`, so
+    `[ŷ + lower, ŷ + upper]` covers the truth with probability at least
+    `level`, whatever the model.
+
+    Args:
+        residuals: `(N,)` or `(N, H)` calibration residuals, truth minus forecast.
+        level: Nominal coverage, in (0, 1), e.g. 0.8.
+
+    Returns:
+        `(lower, upper)`, each `(H,)` (a float for 1-D residuals): offsets
+        to add to a forecast.
+
+    Raises `ValueError` when there are too few residuals for the bounds to be
+    finite: at least `ceil(2 / (1 - level)) - 1` are needed.
+
+    Example:
+
+    >>> lower, upper = conformal_offsets(np.arange(-9.0, 10.0), 0.8)
+    >>> float(lower), float(upper)
+    (-8.0, 8.0)
+    """
+    level = _check_level(level)
+    residuals = np.asarray(residuals, dtype="float64")
+    flat = residuals.ndim == 1
+    residuals = residuals[:, None] if flat else residuals
+    if residuals.ndim != 2 or not np.isfinite(residuals).all():
+        raise ValueError(
+            "Expected `residuals` of finite values, shape (N,) or (N, H). Received: "
+            f"shape {residuals.shape}"
+        )
+    n = len(residuals)
+    # 1-based ranks; the tolerance keeps 20 * 0.2 / 2 at 2, not 1.9999999999999996.
+    low = int(np.floor((n + 1) * (1 - level) / 2 + 1e-9))
+    high = int(np.ceil((n + 1) * (1 + level) / 2 - 1e-9))
+    if low < 1 or high > n:
+        needed = int(np.ceil(2 / (1 - level))) - 1
+        raise ValueError(
+            f"Expected at least {needed} calibration forecasts for a {level:.0%} "
+            f"interval. Received: {n}; lower the interval or use more validation data"
+        )
+    ordered = np.sort(residuals, axis=0)
+    lower, upper = ordered[low - 1], ordered[high - 1]
+    return (float(lower[0]), float(upper[0])) if flat else (lower, upper)
+
+
+def coverage(y_true, lower, upper) -> float:
+    """Share of the truths inside their interval `[lower, upper]`."""
+    y_true, lower = _pair(y_true, lower)
+    _, upper = _pair(y_true, upper)
+    return float(np.mean((lower <= y_true) & (y_true <= upper)))
+
+
+def mean_width(lower, upper) -> float:
+    """Mean width `upper - lower` of the intervals."""
+    lower, upper = _pair(lower, upper)
+    return float(np.mean(upper - lower))
+
+
+def pinball(y_true, quantile, tau: float) -> float:
+    """Pinball (quantile) loss of forecasts of the `tau` quantile:
+    mean of `max(tau (y - q), (tau - 1) (y - q))`."""
+    y_true, quantile = _pair(y_true, quantile)
+    error = y_true - quantile
+    return float(np.mean(np.maximum(tau * error, (tau - 1) * error)))
+
+
+def interval_pinball(y_true, lower, upper, level: float) -> float:
+    """Mean pinball loss of a central `level` interval's two bounds, taken as
+    the `(1 - level) / 2` and `(1 + level) / 2` quantiles."""
+    level = _check_level(level)
+    return 0.5 * (pinball(y_true, lower, (1 - level) / 2) + pinball(y_true, upper, (1 + level) / 2))

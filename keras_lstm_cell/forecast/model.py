@@ -20,6 +20,8 @@ from keras_lstm_cell.forecast.scaler import WindowScaler
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
+BOUNDS = ("forecast", "lower", "upper")  # last axis of a Forecaster's output with an interval
+
 
 def _rnn(units: int, return_sequences: bool, cell_kwargs: dict, name: str) -> keras.layers.Layer:
     return keras.layers.RNN(
@@ -171,10 +173,17 @@ class Forecaster(keras.Model):
     exactly as read from the CSV, and returns the next `horizon` target
     values. The network's weights are shared, not copied.
 
+    With `interval`, the offsets of a prediction interval per horizon step
+    (`metrics.conformal_offsets`), each forecast comes with its bounds:
+    the output is `(batch, horizon, 3)`, the forecast, the lower and the
+    upper bound on the last axis (`BOUNDS`).
+
     Args:
         network: Keras model mapping `(batch, window, features)` standardised
             windows to `(batch, horizon)` standardised targets.
         scaler: The `WindowScaler` fitted on the training windows.
+        interval: `(lower, upper)` offsets, each of length `horizon`, added
+            to the forecast in original units; `None` for point forecasts.
         **kwargs: Base `Model` arguments (`name`, ...).
 
     Call arguments:
@@ -189,11 +198,16 @@ class Forecaster(keras.Model):
     (3, 1)
     """
 
-    def __init__(self, network: keras.Model, scaler: WindowScaler, **kwargs):
+    def __init__(self, network: keras.Model, scaler: WindowScaler, interval=None, **kwargs):
         super().__init__(**kwargs)
         self.network = network
         self.scaler = scaler
+        self.interval = None if interval is None else tuple(tuple(map(float, o)) for o in interval)
 
     def call(self, windows):
         scaled = self.scaler.scale_inputs(windows)
-        return self.scaler.unscale_targets(self.network(scaled, training=False), windows)
+        forecast = self.scaler.unscale_targets(self.network(scaled, training=False), windows)
+        if self.interval is None:
+            return forecast  # (B, H)
+        lower, upper = (ops.convert_to_tensor(o, dtype=forecast.dtype) for o in self.interval)
+        return ops.stack([forecast, forecast + lower, forecast + upper], axis=-1)  # (B, H, 3)

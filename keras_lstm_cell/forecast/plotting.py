@@ -43,6 +43,7 @@ def forecast_figure(
     ylabel: str = "",
     model: str = MODEL_NAME,
     filled=None,
+    bounds=None,
 ) -> Figure:
     """Truth, model forecast and persistence over `dates`, zoomed, and their errors.
 
@@ -58,6 +59,8 @@ def forecast_figure(
         ylabel: Label of the value axis: the target column and its unit.
         model: Legend name of the model.
         filled: `(N,)` bool, dates filled into gaps (shaded, not scored).
+        bounds: `(lower, upper)`, each `(N,)`, the model's prediction
+            interval (shaded), or `None`.
     """
     dates = pd.DatetimeIndex(dates)
     truth, forecast, persistence = (
@@ -75,6 +78,10 @@ def forecast_figure(
                   label="persistence (last value)", marker=marker, ms=3)  # fmt: skip
         axes.plot(dates[part], forecast[part], color=_COLORS["model"], lw=1.2, label=model,
                   marker=marker, ms=3)  # fmt: skip
+        if bounds is not None:
+            lower, upper = (np.asarray(b, "float64")[part] for b in bounds)
+            axes.fill_between(dates[part], lower, upper, color=_COLORS["model"], alpha=0.2,
+                              lw=0, label=f"{model} interval")  # fmt: skip
         _shade(axes, dates[part], filled[part])
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
@@ -110,17 +117,21 @@ def forecast_png(data, part: str, forecast, *, unit: str | None = None) -> bytes
     Args:
         data: The run's `ForecastData`.
         part: `"test"`, say.
-        forecast: The model's forecasts `(N, horizon)` of the part's windows.
+        forecast: The model's forecasts `(N, horizon)` of the part's windows,
+            or `(N, horizon, 3)` with the bounds of its interval (shaded).
         unit: The target's unit, for the value axis.
     """
     series = data.series
     windows = data.slices[part]
     x, y = data.raw(part)
+    forecast = np.asarray(forecast)
+    bounds = (forecast[:, 0, 1], forecast[:, 0, 2]) if forecast.ndim == 3 else None
     figure = forecast_figure(
         data.target_dates[windows, 0],
         y[:, 0],
-        np.asarray(forecast)[:, 0],
+        forecast[:, 0, 0] if forecast.ndim == 3 else forecast[:, 0],
         data.persistence(part)[:, 0],
+        bounds=bounds,
         title=f"{series.target}: {part} part, one step ahead ({series.source})",
         ylabel=f"{series.target} ({unit})" if unit else series.target,
         filled=~data.observed[windows],
@@ -133,3 +144,38 @@ def figure_png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def skill_png(folds: pd.DataFrame, *, title: str = "") -> bytes:
+    """PNG of a backtest's skill per fold (bars), with their mean (a line).
+
+    Args:
+        folds: backtest.csv as a `DataFrame`: `fold`, `test_start`,
+            `test_end` and `skill` columns, a row per fold.
+        title: Figure title.
+    """
+    figure = Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    skill = folds["skill"].astype("float64").to_numpy()
+    shown = np.nan_to_num(skill, nan=0.0)
+    colors = [_COLORS["model"] if s > 0 else "tab:red" for s in shown]
+    axes.bar(folds["fold"], shown, color=colors)
+    if np.isfinite(skill).any():
+        axes.axhline(np.nanmean(skill), color="black", lw=1, ls="--",
+                     label=f"mean {np.nanmean(skill):+.3f}")  # fmt: skip
+        axes.legend(loc="best")
+    axes.axhline(0.0, color=_COLORS["persistence"], lw=0.8)
+    axes.set_xticks(
+        folds["fold"],
+        [
+            f"{f}\n{a} ..\n{b}"
+            for f, a, b in zip(folds["fold"], folds["test_start"], folds["test_end"])
+        ],
+        fontsize="small",
+    )
+    axes.set_xlabel("fold (test part)")
+    axes.set_ylabel("skill: 1 - MAE / MAE persistence")
+    axes.set_title(title, fontsize="medium")
+    axes.grid(alpha=0.3, axis="y")
+    return figure_png(figure)

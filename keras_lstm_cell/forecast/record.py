@@ -1,4 +1,4 @@
-"""The run directory's record: run.json (settings, stage, results) and history.csv.
+"""The run directory's record: `RunRecord` (run.json: settings, stage, results) and history.csv.
 
 `run.json` is written when a run starts and rewritten at each stage, always
 whole (written beside, then renamed). Its `format` tag marks the directory as
@@ -16,6 +16,8 @@ Its `status` says how far the run got:
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -26,6 +28,7 @@ import pandas as pd
 
 from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import write_json_atomic
+from keras_lstm_cell.forecast.timeseries import default_dataset_path
 
 RUN_RECORD = "run.json"
 HISTORY = "history.csv"
@@ -37,6 +40,8 @@ FORMAT = "keras-lstm-cell run"
 FORMAT_VERSION = 1
 
 TRAINING, TRAINED, FINISHED, FAILED = "training", "trained", "finished", "failed"
+TRAIN, BACKTEST = "train", "backtest"  # the commands that write a run directory
+COMMANDS = (TRAIN, BACKTEST)
 RESUMABLE = (TRAINING, TRAINED)
 # What a run writes in its directory: these files, Keras's TensorBoard runs
 # (train/, validation/), ours (forecast/, gates/), the hparams event file,
@@ -62,6 +67,20 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def training_data_fingerprint(csv: str | None) -> dict:
+    """Where the training data is, as an absolute path, and its SHA-256."""
+    path = default_dataset_path() if csv is None else os.path.abspath(csv)
+    return {"path": path, "embedded": csv is None, "sha256": file_sha256(path)}
+
+
 def _unreadable(path: str, why: str) -> ValueError:
     return ValueError(
         f"Expected {path!r} to be a keras-lstm-cell run record ({FORMAT!r}). "
@@ -69,52 +88,192 @@ def _unreadable(path: str, why: str) -> ValueError:
     )
 
 
-def read_run_record(logdir) -> dict | None:
+def _optional(check):
+    return lambda value: value is None or check(value)
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What a trained run records about its training, and how each is checked.
+_TRAINING_FIELDS = {
+    "epochs_run": _count,
+    "best_epoch": _optional(_count),
+    "best_val_loss": _optional(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "stopped_early": lambda v: isinstance(v, bool),
+}
+# Top-level entries of run.json, each with its check; `None` stands for absent.
+_ENTRIES = {
+    "status": lambda v: isinstance(v, str),
+    "run_id": lambda v: isinstance(v, str),
+    "config": lambda v: isinstance(v, dict),
+    "paths": lambda v: isinstance(v, dict),
+    "command": _optional(lambda v: v in COMMANDS),
+    "working_directory": _optional(lambda v: isinstance(v, str)),
+    "training_data": _optional(
+        lambda v: isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("path", "sha256"))
+    ),
+    "data": _optional(lambda v: isinstance(v, dict)),
+    "training": _optional(lambda v: isinstance(v, dict)),
+    "metrics": _optional(lambda v: isinstance(v, dict)),
+}
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What a run is and how far it got: the content of its run.json.
+
+    One object, planned when a command starts (new, or read back and checked
+    for `--resume`), handed to each step, which changes it through its
+    methods and saves it whole. `train` and `backtest` share it; `command`
+    says which wrote it.
+
+    Args:
+        status: `"training"`, `"trained"`, `"finished"` or `"failed"`.
+        run_id: The run's id; its export carries the same.
+        config: The settings, `ForecastConfig.to_dict()`.
+        training_data: The data's fingerprint `{"path", "embedded",
+            "sha256"}`: a resumed run goes on only on the same file.
+        command: `"train"` or `"backtest"`.
+        freq: The series' frequency (a pandas alias such as `"D"`), kept
+            in run.json as `data.freq`; `None` where it is not known.
+        replaces_export: Whether the run may replace the tool's earlier
+            export, as asked when it started; its resumption may too.
+        data: Sizes and date ranges of the data, `ForecastData.describe()`.
+        training: How training went (`epochs_run`, `best_epoch`, ...), once
+            it has.
+        metrics: The test scores and verdict, once evaluated.
+        paths: Where its outputs are (`logdir`, `export`, `plot`, ...).
+        working_directory: Where the run was started: relative paths of the
+            record are relative to it.
+        details: Everything else run.json keeps (device, versions, scaler,
+            model, optimizer, interval, ...), as written.
+    """
+
+    status: str
+    run_id: str
+    config: dict
+    training_data: dict | None = None
+    command: str = TRAIN
+    freq: str | None = None
+    replaces_export: bool = False
+    data: dict = dataclasses.field(default_factory=dict)
+    training: dict | None = None
+    metrics: dict | None = None
+    paths: dict = dataclasses.field(default_factory=dict)
+    working_directory: str | None = None
+    details: dict = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def new(
+        cls, config: dict, training_data: dict, command: str = TRAIN, replaces_export=False
+    ) -> RunRecord:
+        """The record of a run about to start, `"training"`."""
+        return cls(
+            status=TRAINING,
+            run_id=new_run_id(),
+            config=config,
+            training_data=training_data,
+            command=command,
+            replaces_export=bool(replaces_export),
+        )
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in RESUMABLE
+
+    def started_in(self, directory: str) -> None:
+        """Records `directory` as the run's working directory."""
+        self.working_directory = directory
+
+    def mark(self, status: str, **sections) -> None:
+        """Moves the run to `status`, setting `training=`, `metrics=` as given."""
+        self.status = status
+        for name, value in sections.items():
+            setattr(self, name, value)
+
+    def save(self, logdir) -> None:
+        """Writes run.json into `logdir`, whole (beside, then renamed)."""
+        write_json_atomic(os.path.join(os.fspath(logdir), RUN_RECORD), self.to_json())
+
+    def to_json(self) -> dict:
+        """run.json's content: the keys of format 1, `data.freq` and `command` added."""
+        data = dict(self.data)
+        data["freq"] = self.freq
+        record = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "command": self.command,
+            "status": self.status,
+            "run_id": self.run_id,
+            "config": self.config,
+            "training_data": self.training_data,
+            "replaces_export": self.replaces_export,
+            "data": data,
+            **self.details,
+            "paths": self.paths,
+            "working_directory": self.working_directory,
+        }
+        for name in ("training", "metrics"):
+            if getattr(self, name) is not None:
+                record[name] = getattr(self, name)
+        return record
+
+    @classmethod
+    def from_json(cls, record, path: str = RUN_RECORD) -> RunRecord:
+        """Reads run.json's content, checked; also that of earlier versions.
+
+        Raises `ValueError` naming `path` for content that is not a run
+        record of this or an earlier format.
+        """
+        if not isinstance(record, dict) or record.get("format") != FORMAT:
+            raise _unreadable(path, "no keras-lstm-cell format tag")
+        version = record.get("format_version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise _unreadable(path, f"format_version {version!r}; upgrade keras-lstm-cell")
+        for key, valid in _ENTRIES.items():
+            if not valid(record.get(key)):
+                raise _unreadable(path, f"no valid {key!r}")
+        command = record.get("command") or TRAIN
+        if command == TRAIN and record["status"] in (TRAINED, FINISHED):
+            training = record.get("training")
+            if training is None or not all(
+                check(training.get(key)) for key, check in _TRAINING_FIELDS.items()
+            ):
+                why = f"status {record['status']!r} without a valid 'training' entry"
+                raise _unreadable(path, why)
+        data = dict(record.get("data") or {})
+        freq = data.pop("freq", None)
+        named = {f.name for f in dataclasses.fields(cls)} | {"format", "format_version"}
+        return cls(
+            status=record["status"],
+            run_id=record["run_id"],
+            config=record["config"],
+            training_data=record.get("training_data"),
+            command=command,
+            freq=freq if isinstance(freq, str) else None,
+            replaces_export=bool(record.get("replaces_export", False)),
+            data=data,
+            training=record.get("training"),
+            metrics=record.get("metrics"),
+            paths=record["paths"],
+            working_directory=record.get("working_directory"),
+            details={k: v for k, v in record.items() if k not in named},
+        )
+
+
+def read_run_record(logdir) -> RunRecord | None:
     """run.json of a run directory, checked; `None` if there is none."""
     path = os.path.join(os.fspath(logdir), RUN_RECORD)
     if not os.path.isfile(path):
         return None
     try:
         with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            content = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise _unreadable(path, f"unreadable JSON ({e})") from e
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise _unreadable(path, "no keras-lstm-cell format tag")
-    if record.get("format_version", 0) > FORMAT_VERSION:
-        raise _unreadable(
-            path, f"format_version {record['format_version']}; upgrade keras-lstm-cell"
-        )
-    for key, kind in (("status", str), ("config", dict), ("run_id", str), ("paths", dict)):
-        if not isinstance(record.get(key), kind):
-            raise _unreadable(path, f"no valid {key!r}")
-    for key, kind in (("working_directory", str), ("training_data", dict)):
-        if key in record and not isinstance(record[key], kind):
-            raise _unreadable(path, f"no valid {key!r}")
-    if "training_data" in record and not all(
-        isinstance(record["training_data"].get(k), str) for k in ("path", "sha256")
-    ):
-        raise _unreadable(path, "no valid 'training_data' (path and sha256)")
-    if record["status"] in (TRAINED, FINISHED):
-        training = record.get("training")
-        if not isinstance(training, dict) or not all(
-            check(training.get(key)) for key, check in _TRAINING_FIELDS.items()
-        ):
-            raise _unreadable(path, f"status {record['status']!r} without a valid 'training' entry")
-    return record
-
-
-def _optional(check):
-    return lambda value: value is None or check(value)
-
-
-# What a trained run records about its training, and how each is checked.
-_TRAINING_FIELDS = {
-    "epochs_run": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-    "best_epoch": _optional(lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
-    "best_val_loss": _optional(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
-    "stopped_early": lambda v: isinstance(v, bool),
-}
+    return RunRecord.from_json(content, path)
 
 
 def is_run_directory(logdir) -> bool:
@@ -123,13 +282,6 @@ def is_run_directory(logdir) -> bool:
         return read_run_record(logdir) is not None
     except ValueError:
         return False
-
-
-def write_run_record(logdir, record: dict) -> None:
-    write_json_atomic(
-        os.path.join(os.fspath(logdir), RUN_RECORD),
-        {"format": FORMAT, "format_version": FORMAT_VERSION, **record},
-    )
 
 
 def read_history_frame(logdir) -> pd.DataFrame | None:

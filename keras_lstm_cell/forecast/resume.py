@@ -21,14 +21,15 @@ import numpy as np
 
 from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
 from keras_lstm_cell.forecast.config import ForecastConfig
-from keras_lstm_cell.forecast.export import file_sha256
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.record import BACKUP_DIR
 from keras_lstm_cell.forecast.record import FINISHED
 from keras_lstm_cell.forecast.record import HISTORY
-from keras_lstm_cell.forecast.record import RESUMABLE
 from keras_lstm_cell.forecast.record import RUN_RECORD
+from keras_lstm_cell.forecast.record import TRAIN
 from keras_lstm_cell.forecast.record import TRAINING
+from keras_lstm_cell.forecast.record import RunRecord
+from keras_lstm_cell.forecast.record import file_sha256
 from keras_lstm_cell.forecast.record import read_history_frame
 from keras_lstm_cell.forecast.record import read_run_record
 
@@ -37,8 +38,8 @@ _METADATA = "training_metadata.json"
 _PREVIOUS = ".bkp"  # suffix of the previous backup (double_checkpoint=True)
 
 
-def latest_interrupted_run(runs_dir) -> str:
-    """The most recently written run under `runs_dir` that did not finish."""
+def latest_interrupted_run(runs_dir, command: str = TRAIN) -> str:
+    """The most recently written run of `command` under `runs_dir` that did not finish."""
     candidates = []
     if os.path.isdir(runs_dir):
         for entry in os.scandir(runs_dir):
@@ -48,7 +49,7 @@ def latest_interrupted_run(runs_dir) -> str:
                 record = read_run_record(entry.path)
             except ValueError:
                 continue  # not resumable; named when resumed by name
-            if record is not None and record["status"] in RESUMABLE:
+            if record is not None and record.resumable and record.command == command:
                 candidates.append(
                     (os.path.getmtime(os.path.join(entry.path, RUN_RECORD)), entry.path)
                 )
@@ -60,25 +61,40 @@ def latest_interrupted_run(runs_dir) -> str:
     return max(candidates)[1]
 
 
-def check_resumable(logdir: str, config: ForecastConfig) -> dict:
-    """The run record of `logdir`, once it is a run `config` may continue."""
+def check_resumable(
+    logdir: str, config: ForecastConfig, command: str = TRAIN, training_data: dict | None = None
+) -> RunRecord:
+    """The run record of `logdir`, once it is a run of `command` that `config` may continue.
+
+    Args:
+        logdir: The run directory.
+        config: The settings it is to go on with.
+        command: `"train"` or `"backtest"`, the command resuming it.
+        training_data: The fingerprint of the data, if already taken this
+            command; otherwise the recorded file is hashed again here.
+    """
     record = read_run_record(logdir)
     if record is None:
         raise ValueError(
             f"Expected `logdir` to hold an interrupted run to resume. Received: "
             f"logdir={logdir!r}, which has no {RUN_RECORD}"
         )
-    if record["status"] not in RESUMABLE:
+    if record.command != command:
+        raise ValueError(
+            f"Expected a run of `{command}` in `logdir`. Received: logdir={logdir!r}, "
+            f"which holds a run of `{record.command}`; resume it with that command"
+        )
+    if not record.resumable:
         why = (
             "finished; train a new run instead"
-            if record["status"] == FINISHED
-            else f"{record['status']}; train it again with --overwrite"
+            if record.status == FINISHED
+            else f"{record.status}; train it again with --overwrite"
         )
         raise ValueError(
             f"Expected an interrupted run in `logdir`. Received: logdir={logdir!r}, which {why}"
         )
     try:
-        stored = ForecastConfig.from_dict(record["config"]).to_dict()
+        stored = ForecastConfig.from_dict(record.config).to_dict()
     except (TypeError, ValueError) as e:
         raise ValueError(
             f"Expected the settings of the run in {logdir!r} to be valid. Received: {e}; "
@@ -98,7 +114,7 @@ def check_resumable(logdir: str, config: ForecastConfig) -> dict:
             f"Expected the resumed run's settings, except {', '.join(RESUMABLE_CHANGES)}. "
             f"Received: {', '.join(changed)}"
         )
-    if record["status"] == TRAINING:
+    if record.status == TRAINING and command == TRAIN:
         history = read_history_frame(logdir)
         done = 0 if history is None else len(history)
         if config.epochs < done:
@@ -106,14 +122,14 @@ def check_resumable(logdir: str, config: ForecastConfig) -> dict:
                 f"Expected `epochs` of at least the {done} epochs the run has finished. "
                 f"Received: epochs={config.epochs}"
             )
-    _check_training_data(record)
+    _check_training_data(record, training_data)
     return record
 
 
-def recorded_path(record: dict, path: str | None) -> str | None:
+def recorded_path(record: RunRecord, path: str | None) -> str | None:
     """A path of a run's record as the run meant it: a relative one is taken
     from the directory the run was started in (this one for older records)."""
-    started_in = record.get("working_directory")
+    started_in = record.working_directory
     if path is None or os.path.isabs(path) or started_in is None:
         return path
     if os.path.realpath(started_in) == os.path.realpath(os.getcwd()):
@@ -125,15 +141,19 @@ def _real(path: str | None) -> str | None:
     return None if path is None else os.path.realpath(path)
 
 
-def _check_training_data(record: dict) -> None:
+def _check_training_data(record: RunRecord, fingerprint: dict | None) -> None:
     """Refuses to go on training on data that changed since the run started."""
-    recorded = record.get("training_data")
+    recorded = record.training_data
     if recorded is None or recorded.get("embedded"):
         return
     path = recorded["path"]
-    if not os.path.isfile(path):
+    if fingerprint is not None and fingerprint["path"] == path:
+        sha256 = fingerprint["sha256"]  # taken by this command already
+    else:
+        sha256 = file_sha256(path) if os.path.isfile(path) else None
+    if sha256 is None:
         why = "no such file"
-    elif file_sha256(path) != recorded["sha256"]:
+    elif sha256 != recorded["sha256"]:
         why = "a different file"
     else:
         return

@@ -44,7 +44,6 @@ from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.export import check_export_target
 from keras_lstm_cell.forecast.export import export_forecaster
 from keras_lstm_cell.forecast.export import forecast_metadata
-from keras_lstm_cell.forecast.export import training_data_fingerprint
 from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
@@ -53,6 +52,7 @@ from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import clear_directory
 from keras_lstm_cell.forecast.files import remove_stale_files
 from keras_lstm_cell.forecast.files import write_bytes_atomic
+from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
 from keras_lstm_cell.forecast.plotting import forecast_png
@@ -66,11 +66,11 @@ from keras_lstm_cell.forecast.record import PLOT
 from keras_lstm_cell.forecast.record import RUN_ENTRIES
 from keras_lstm_cell.forecast.record import TRAINED
 from keras_lstm_cell.forecast.record import TRAINING
+from keras_lstm_cell.forecast.record import RunRecord
 from keras_lstm_cell.forecast.record import is_run_directory
-from keras_lstm_cell.forecast.record import new_run_id
 from keras_lstm_cell.forecast.record import read_history
+from keras_lstm_cell.forecast.record import training_data_fingerprint
 from keras_lstm_cell.forecast.record import versions
-from keras_lstm_cell.forecast.record import write_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import restore_backup
 from keras_lstm_cell.forecast.resume import truncate_history
@@ -106,7 +106,7 @@ class ForecastRun:
     forecaster: keras.Model
     evaluation: ForecastEvaluation
     history: dict
-    record: dict
+    record: RunRecord
     logdir: str
     plot_path: str
     export_path: str | None = None
@@ -123,6 +123,7 @@ def train(
     callbacks=(),
     verbose="auto",
     strategy: tf.distribute.Strategy | None = None,
+    record: RunRecord | None = None,
 ) -> ForecastRun:
     """Trains, evaluates and (optionally) exports a forecaster.
 
@@ -148,6 +149,10 @@ def train(
         verbose: `Model.fit` verbosity (1: progress bar, 2: one line per epoch).
         strategy: The `tf.distribute` strategy of `config.distribute`, if
             already made (it must come before other TensorFlow work).
+        record: The run's record, if the caller planned it: with `resume`,
+            the one `check_resumable` returned for `logdir`; otherwise a
+            `RunRecord.new` (say, with the data's fingerprint already
+            taken). By default it is planned here.
 
     Raises:
         ValueError: for anything wrong with the settings, the data or the
@@ -163,8 +168,8 @@ def train(
         # Every worker writes its logs and model; only the chief's are kept.
         logdir = worker_path(logdir, strategy)
         export_dir = None if export_dir is None else worker_path(export_dir, strategy)
-    logdir, export_dir, replace_export = _check_outputs(
-        config, logdir, export_dir, resume, overwrite
+    logdir, export_dir, record = _check_outputs(
+        config, logdir, export_dir, resume, overwrite, record
     )
     if data is None:
         data = prepare_data(config)
@@ -177,21 +182,21 @@ def train(
         network = build_network(config, len(data.series.columns))
         forecaster = Forecaster(network, data.scaler, name="forecaster")
         forecaster(data.raw("val")[0][:1])
-        record = _start_record(config, data, network, device, logdir, export_dir, resume, overwrite)
+        _start_record(record, config, data, network, device, logdir, export_dir)
         metrics = ForecastMetricsCallback(
             logdir, forecaster, _validation(data), data.mase_scale, _hparams(config)
         )
         try:
-            if record["status"] == TRAINING:
+            if record.status == TRAINING:
                 _fit(network, config, data, logdir, record, metrics, callbacks, verbose, resume)
             if not network.optimizer.built:  # the checkpoint holds its state too
                 network.optimizer.build(network.trainable_variables)
             network.load_weights(os.path.join(logdir, BEST_WEIGHTS))
-            run = _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics)
+            run = _finish(forecaster, data, record, logdir, export_dir, metrics)
         finally:
             metrics.close()
-        record["training"]["seconds"] = round(time.perf_counter() - started, 1)
-        write_run_record(logdir, record)
+        record.training["seconds"] = round(time.perf_counter() - started, 1)
+        record.save(logdir)
     if distributed:
         for path in chief_paths:
             if path is not None:
@@ -199,10 +204,13 @@ def train(
     return run
 
 
-def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, str | None, bool]:
+def _check_outputs(
+    config, logdir, export_dir, resume, overwrite, record
+) -> tuple[str, str | None, RunRecord]:
     """Absolute `(logdir, export_dir)` once both may be written as asked, and
-    whether the export may replace the tool's earlier one (when resuming: as
-    the run was started)."""
+    the run's record: the interrupted run's, checked, when resuming (whose
+    `replaces_export` says whether the export may replace the tool's earlier
+    one, as the run was started), else a new one."""
     if resume and overwrite:
         raise ValueError("Expected at most one of `resume` and `overwrite`. Received: both")
     check_separate({"logdir": logdir, "export": export_dir})
@@ -211,20 +219,21 @@ def _check_outputs(config, logdir, export_dir, resume, overwrite) -> tuple[str, 
     if state == "ours":
         with RunLock(logdir):  # refused at once while another run writes it
             pass
-    run_id, replace_export = None, overwrite
-    if resume:
+    if resume and record is None:
         record = check_resumable(logdir, config)
-        run_id = record["run_id"]
-        replace_export = bool(record.get("replaces_export", False))
-    elif state == "ours" and not overwrite:
+    elif state == "ours" and not resume and not overwrite:
         raise ValueError(
             f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
             "which holds a keras-lstm-cell run; choose another --name, continue it "
             "with --resume, or replace it with --overwrite"
         )
+    if record is None:
+        fingerprint = training_data_fingerprint(config.csv)
+        record = RunRecord.new(config.to_dict(), fingerprint, replaces_export=overwrite)
     if export_dir is not None:
-        export_dir = check_export_target(export_dir, run_id, replace_export)
-    return logdir, export_dir, replace_export
+        run_id = record.run_id if resume else None
+        export_dir = check_export_target(export_dir, run_id, record.replaces_export)
+    return logdir, export_dir, record
 
 
 @contextlib.contextmanager
@@ -264,34 +273,26 @@ def _run_directory(logdir: str, resume: bool, overwrite: bool):
         raise
 
 
-def _start_record(config, data, network, device, logdir, export_dir, resume, overwrite) -> dict:
-    """The run record: a new one, or the interrupted run's with this session's settings."""
-    if resume:
-        record = check_resumable(logdir, config)
-        record.update(config=config.to_dict(), device=device)
-    else:
-        record = {
-            "status": TRAINING,
-            "run_id": new_run_id(),
-            "config": config.to_dict(),
-            # The data the run trains on: a resumed run goes on only on the same file.
-            "training_data": training_data_fingerprint(config.csv),
-            # Whether the run may replace the tool's earlier export, as
-            # asked when it started; its resumption may too.
-            "replaces_export": overwrite,
-            "data": data.describe(),
-            "scaler": data.scaler.get_config(),
-            "device": device,
-            "versions": versions(),
-            "paths": {},
-            "model": {"layer": config.layer, "parameters": network.count_params()},
-            "optimizer": network.optimizer.get_config(),
-        }
+def _start_record(record, config, data, network, device, logdir, export_dir) -> None:
+    """Fills in the planned record (a new run's, or the interrupted run's with
+    this session's settings) and writes it."""
+    record.config = config.to_dict()
+    record.details["device"] = device
+    if not record.data:  # a new run
+        record.data = data.describe()
+        record.freq = getattr(data.series, "freq", None)
+        record.details.update(
+            scaler=data.scaler.get_config(),
+            versions=versions(),
+            model={"layer": config.layer, "parameters": network.count_params()},
+            optimizer=network.optimizer.get_config(),
+        )
+    if record.training_data is None:  # a record of an older version
+        record.training_data = training_data_fingerprint(config.csv)
     # Relative paths (shown ones, a relative --csv) are relative to here.
-    record["working_directory"] = os.getcwd()
-    record["paths"].update(logdir=_shown(logdir), export=_shown(export_dir))
-    write_run_record(logdir, record)
-    return record
+    record.started_in(os.getcwd())
+    record.paths.update(logdir=shown_path(logdir), export=shown_path(export_dir))
+    record.save(logdir)
 
 
 def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, resume) -> None:
@@ -323,8 +324,8 @@ def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, res
             verbose=verbose,
         )
     except TrainingDiverged:
-        record["status"] = FAILED
-        write_run_record(logdir, record)
+        record.mark(FAILED)
+        record.save(logdir)
         raise
     finally:
         # CSVLogger closes its file in on_train_end, which an exception skips.
@@ -334,8 +335,8 @@ def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, res
     val_losses = history.get("val_loss", [])
     finite = [v if np.isfinite(v) else np.inf for v in val_losses]
     best_epoch = int(np.argmin(finite)) if val_losses else None
-    record.update(
-        status=TRAINED,
+    record.mark(
+        TRAINED,
         training={
             "epochs_run": len(history.get("epoch", [])),
             "best_epoch": best_epoch,
@@ -344,7 +345,7 @@ def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, res
             "resumed_from_epoch": initial_epoch if resume else None,
         },
     )
-    write_run_record(logdir, record)
+    record.save(logdir)
     shutil.rmtree(os.path.join(logdir, BACKUP_DIR), ignore_errors=True)
 
 
@@ -366,18 +367,21 @@ def _fit_data(config: ForecastConfig, data: ForecastData) -> dict:
     )
 
 
-def _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics) -> ForecastRun:
+def _finish(forecaster, data, record, logdir, export_dir, metrics) -> ForecastRun:
     """Scores, plots, logs and exports the trained forecaster; the record says `"finished"`."""
-    config = ForecastConfig.from_dict(record["config"])
+    config = ForecastConfig.from_dict(record.config)
+
+    if config.interval is not None:
+        forecaster = _with_interval(forecaster, data, config.interval, record)
 
     def predict(x):
         return forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)
 
-    evaluation = evaluate_part(predict, data, "test")
+    evaluation = evaluate_part(predict, data, "test", interval_level=config.interval)
     png = forecast_png(data, "test", predict(data.raw("test")[0]), unit=_unit(config, data))
     plot_path = os.path.join(logdir, PLOT)
     write_bytes_atomic(plot_path, png)
-    training = record["training"]
+    training = record.training
     metrics.log_evaluation(
         max(training["epochs_run"] - 1, 0),
         evaluation,
@@ -385,13 +389,13 @@ def _finish(forecaster, data, record, logdir, export_dir, replace_export, metric
         best_epoch=training["best_epoch"],
         best_val_loss=training["best_val_loss"],
     )
-    record.update(metrics={"test": evaluation.to_dict(), "verdict": evaluation.verdict()})
-    record["paths"]["plot"] = _shown(plot_path)
-    write_run_record(logdir, record)
+    record.metrics = {"test": evaluation.to_dict(), "verdict": evaluation.verdict()}
+    record.paths["plot"] = shown_path(plot_path)
+    record.save(logdir)
     if export_dir is not None:
         metadata = forecast_metadata(record, data, forecaster)
-        export_forecaster(forecaster, export_dir, metadata, overwrite=replace_export)
-    record["status"] = FINISHED
+        export_forecaster(forecaster, export_dir, metadata, overwrite=record.replaces_export)
+    record.mark(FINISHED)
     return ForecastRun(
         config=config,
         data=data,
@@ -404,6 +408,21 @@ def _finish(forecaster, data, record, logdir, export_dir, replace_export, metric
         plot_path=plot_path,
         export_path=export_dir,
     )
+
+
+def _with_interval(forecaster, data: ForecastData, level: float, record) -> Forecaster:
+    """`forecaster` with split-conformal bounds from its validation residuals."""
+    x, y = data.raw("val", observed_only=True)
+    residuals = y - forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)  # (N, H)
+    lower, upper = conformal_offsets(residuals, level)
+    record.details["interval"] = {
+        "level": level,
+        "method": "split conformal: quantiles of the validation residuals per step",
+        "calibration_windows": len(y),
+        "lower_offsets": lower.tolist(),
+        "upper_offsets": upper.tolist(),
+    }
+    return Forecaster(forecaster.network, forecaster.scaler, (lower, upper), name="forecaster")
 
 
 def _validation(data: ForecastData) -> tuple:
@@ -419,7 +438,7 @@ def _unit(config: ForecastConfig, data: ForecastData) -> str | None:
     return DEFAULT_UNITS.get(data.series.target)
 
 
-def _shown(path: str | None) -> str | None:
+def shown_path(path: str | None) -> str | None:
     """`path` relative to the working directory when inside it, for portable records."""
     if path is None:
         return None

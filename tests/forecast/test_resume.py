@@ -47,7 +47,7 @@ def test_resume_continues_the_epoch_count(small_series, tmp_path):
     logdir = tmp_path / "run"
     _interrupt_after(1, config, logdir, small_series)
     assert read_history(logdir)["epoch"] == [0, 1]
-    assert read_run_record(logdir)["status"] == "training"
+    assert read_run_record(logdir).status == "training"
     assert os.path.isdir(logdir / "backup")
     with pytest.raises(ValueError, match=r"new directory. .* continue it with --resume"):
         train(config, logdir, small_series)
@@ -58,8 +58,8 @@ def test_resume_continues_the_epoch_count(small_series, tmp_path):
 
     run = train(config, logdir, small_series, resume=True)
     assert run.history["epoch"] == [0, 1, 2, 3, 4]
-    assert run.record["training"]["resumed_from_epoch"] == 2
-    assert run.record["training"]["epochs_run"] == 5
+    assert run.record.training["resumed_from_epoch"] == 2
+    assert run.record.training["epochs_run"] == 5
     assert not os.path.exists(logdir / "backup")
     with pytest.raises(ValueError, match="which finished"):
         train(config, logdir, small_series, resume=True)
@@ -72,7 +72,7 @@ def test_resume_after_a_kill_during_the_backup_write(small_series, tmp_path):
     # As if killed right after BackupAndRestore opened its metadata for writing.
     (logdir / "backup" / "training_metadata.json").write_text("")
     run = train(config, logdir, small_series, resume=True)
-    assert run.record["training"]["resumed_from_epoch"] == 2  # the previous backup
+    assert run.record.training["resumed_from_epoch"] == 2  # the previous backup
     assert run.history["epoch"] == [0, 1, 2, 3, 4]
 
 
@@ -83,9 +83,9 @@ def test_a_truncated_backup_falls_back_and_the_history_agrees(small_series, tmp_
     weights = logdir / "backup" / "latest.weights.h5"
     weights.write_bytes(weights.read_bytes()[:1000])  # as a kill -9 mid-write leaves it
     run = train(config, logdir, small_series, resume=True)
-    assert run.record["training"]["resumed_from_epoch"] == 2  # the previous backup's
+    assert run.record.training["resumed_from_epoch"] == 2  # the previous backup's
     assert run.history["epoch"] == [0, 1, 2, 3, 4]  # no epoch twice
-    assert run.record["training"]["epochs_run"] == 5
+    assert run.record.training["epochs_run"] == 5
 
 
 @pytest.fixture
@@ -192,4 +192,4 @@ def test_resume_keeps_the_early_stopping_count(small_series, tmp_path):
 
     run = train(config, logdir, small_series, resume=True)
     assert run.history["epoch"] == [0, 1, 2]
-    assert run.record["training"]["epochs_run"] == 3
+    assert run.record.training["epochs_run"] == 3

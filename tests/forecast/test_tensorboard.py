@@ -88,7 +88,7 @@ def test_our_scalars_per_epoch(run):
 def test_validation_mae_matches_the_restored_model(run):
     """val/mae of the best epoch is the restored model's validation MAE."""
     events = _events(run, "forecast")
-    best = run.record["training"]["best_epoch"]
+    best = run.record.training["best_epoch"]
     logged = dict(_scalars(events, "val/mae"))[best]
     x, y = run.data.raw("val")
     mae = float(np.mean(np.abs(run.forecaster.predict(x, verbose=0) - y)))
@@ -149,7 +149,7 @@ def test_hparams_table_shows_the_best_epoch_not_the_last(run):
         "test/mae",
         "test/skill",
     ]
-    best = run.record["training"]["best_epoch"]
+    best = run.record.training["best_epoch"]
     assert best < EPOCHS - 1  # the spoiled last epoch is not the best
     events = _events(run, "forecast")
     val_mae = dict(_scalars(events, "val/mae"))

@@ -62,7 +62,7 @@ def test_best_weights_are_restored(seeded_runs):
     x_val, y_val = run.data.scaled("val")
     val_loss = run.network.evaluate(x_val, y_val, verbose=0)
     assert val_loss == pytest.approx(min(run.history["val_loss"]), rel=1e-5)
-    assert run.record["training"]["best_epoch"] == int(np.argmin(run.history["val_loss"]))
+    assert run.record.training["best_epoch"] == int(np.argmin(run.history["val_loss"]))
 
 
 def test_plot_is_written(seeded_runs):
