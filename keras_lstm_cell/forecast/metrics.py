@@ -142,7 +142,7 @@ def conformal_offsets(residuals, level: float) -> tuple[np.ndarray, np.ndarray]:
     low = int(np.floor((n + 1) * (1 - level) / 2 + 1e-9))
     high = int(np.ceil((n + 1) * (1 + level) / 2 - 1e-9))
     if low < 1 or high > n:
-        needed = int(np.ceil(2 / (1 - level))) - 1
+        needed = int(np.ceil(2 / (1 - level) - 1e-9)) - 1
         raise ValueError(
             f"Expected at least {needed} calibration forecasts for a {level:.0%} "
             f"interval. Received: {n}; lower the interval or use more validation data"
