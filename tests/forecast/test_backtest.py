@@ -92,7 +92,7 @@ def test_backtest_folds_scores_and_summary(workdir):
     step = dates["test_start"].iloc[1:].to_numpy() - dates["test_end"].iloc[:-1].to_numpy()
     assert (step == np.timedelta64(0)).all()
     assert folds["test_end"].iloc[-1] == "2012-05-29"  # the last date of the data
-    assert folds["forecasts"].sum() == 2 * 29  # every test window, both steps
+    assert folds["forecasts"].sum() == 2 * 28  # every test window of 142 (7 -> 2), both steps
     np.testing.assert_allclose(folds["skill"], 1 - folds["lstm_mae"] / folds["persistence_mae"])
 
     count, mean, spread, wins, of = _summary(done.stdout).groups()
