@@ -36,6 +36,7 @@ from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.evaluation import INTERVAL_METRICS
 from keras_lstm_cell.forecast.evaluation import MODEL_NAME
 from keras_lstm_cell.forecast.evaluation import REFERENCE
 from keras_lstm_cell.forecast.evaluation import evaluate_part
@@ -144,7 +145,7 @@ def fold_row(number: int, data: ForecastData, test: dict) -> dict:
     parts = data.describe()["parts"]
     scores = test["scores"]
     seasonal = f"seasonal_naive_{data.season}"
-    return {
+    row = {
         "fold": number,  # from 1
         "train_end": parts["val"]["last_target_date"],
         "test_start": parts["test"]["first_target_date"],
@@ -155,6 +156,11 @@ def fold_row(number: int, data: ForecastData, test: dict) -> dict:
         "seasonal_mae": _number(scores[seasonal]["mae"]),
         "skill": _number(scores[MODEL_NAME]["skill"]),
     }
+    # With --interval, its scores follow the columns of every backtest.
+    row.update(
+        {m: _number(scores[MODEL_NAME][m]) for m in INTERVAL_METRICS if m in scores[MODEL_NAME]}
+    )
+    return row
 
 
 def _number(value) -> float:
@@ -166,7 +172,8 @@ class Backtest:
     """What `backtest` returns: a row per fold, and where it wrote them.
 
     Args:
-        folds: A `DataFrame` with the `COLUMNS` of backtest.csv, a row per fold.
+        folds: A `DataFrame` with the `COLUMNS` of backtest.csv, a row per
+            fold (and `INTERVAL_METRICS` with an interval).
         record: The backtest's run record (run.json).
         logdir: The run directory.
         refit: Whether each fold trained its own model.
@@ -196,7 +203,15 @@ class Backtest:
             skill = f"skill {float(np.mean(finite)):+.3f} ± {spread:.3f}"
             if len(finite) < count:
                 skill += f" (of the {len(finite)} folds where persistence errs)"
-        return f"{folds}: {skill}, beats persistence in {wins} of {count}"
+        summary = f"{folds}: {skill}, beats persistence in {wins} of {count}"
+        if "coverage" in self.folds:
+            level = self.record.config.get("interval")
+            covered = self.folds["coverage"].astype("float64")
+            summary += (
+                f"; {level:.0%} intervals cover {covered.mean():.1%} "
+                f"(folds {covered.min():.1%} .. {covered.max():.1%})"
+            )
+        return summary
 
 
 def backtest(
@@ -353,15 +368,19 @@ def _fixed_model_folds(data, planned, *, on_fold, **run) -> list[dict]:
     test = _fold_run(first, MODEL_DIR, **run)
     rows = [fold_row(1, first, test)]
     _write_rows(run["logdir"], rows, on_fold)
+    config = run["config"]
     forecaster = _trained_forecaster(
-        os.path.join(run["logdir"], FOLDS_DIR, MODEL_DIR), run["config"], first
+        os.path.join(run["logdir"], FOLDS_DIR, MODEL_DIR), config, first
     )
     for number, fold in enumerate(planned[1:], start=2):
         # Fold 1's parts for training and validation: those are what the model saw.
         seen = {**planned[0], "test": fold["test"]}
         fold_part = fold_data(data, seen, scaler=first.scaler)
         evaluation = evaluate_part(
-            lambda x: forecaster.predict(x, verbose=0, batch_size=1024), fold_part, "test"
+            lambda x: forecaster.predict(x, verbose=0, batch_size=1024),
+            fold_part,
+            "test",
+            interval_level=config.interval,
         )
         rows.append(fold_row(number, fold_part, evaluation.to_dict()))
         _write_rows(run["logdir"], rows, on_fold)
@@ -369,16 +388,24 @@ def _fixed_model_folds(data, planned, *, on_fold, **run) -> list[dict]:
 
 
 def _trained_forecaster(fold_dir: str, config: ForecastConfig, data: ForecastData):
-    """The best weights of a finished training run, as a `Forecaster`."""
+    """The best weights of a finished training run, as a `Forecaster` (with
+    the interval it computed, if any)."""
     network = build_network(config, len(data.series.columns))
-    network(data.scaled("val")[0][:1])
     network.optimizer.build(network.trainable_variables)  # the checkpoint holds its state
     network.load_weights(os.path.join(fold_dir, BEST_WEIGHTS))
-    return Forecaster(network, data.scaler, name="forecaster")
+    interval = read_run_record(fold_dir).details.get("interval")
+    if interval is not None:
+        interval = (interval["lower_offsets"], interval["upper_offsets"])
+    return Forecaster(network, data.scaler, interval, name="forecaster")
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    extra = [m for m in INTERVAL_METRICS if rows and m in rows[0]]
+    return pd.DataFrame(rows, columns=[*COLUMNS, *extra])
 
 
 def _write_rows(logdir: str, rows: list[dict], on_fold) -> None:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = _frame(rows)
     write_bytes_atomic(os.path.join(logdir, BACKTEST_CSV), frame.to_csv(index=False).encode())
     if on_fold is not None:
         on_fold(rows[-1])
@@ -399,15 +426,15 @@ def _log_scalars(logdir: str, frame: pd.DataFrame) -> None:
     writer = tf.summary.create_file_writer(directory)
     with writer.as_default():
         for row in frame.itertuples(index=False):
-            for name in ("skill", "lstm_mae", "persistence_mae", "seasonal_mae"):
-                value = getattr(row, name)
+            for name in ("skill", "lstm_mae", "persistence_mae", "seasonal_mae", "coverage"):
+                value = getattr(row, name, float("nan"))
                 if math.isfinite(value):
                     tf.summary.scalar(f"backtest/{name}", value, step=row.fold)
     writer.close()
 
 
 def _finish(rows, record, logdir, refit) -> Backtest:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = _frame(rows)
     result = Backtest(folds=frame, record=record, logdir=logdir, refit=refit)
     _log_scalars(logdir, frame)
     plot_path = os.path.join(logdir, SKILL_PLOT)

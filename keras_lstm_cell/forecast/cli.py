@@ -430,7 +430,8 @@ def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
             f"Fold {row['fold']}/{len(planned)}: trained to {row['train_end']}, tested "
             f"{row['test_start']} .. {row['test_end']} ({row['forecasts']} forecasts): "
             f"MAE {row['lstm_mae']:.4g} vs persistence {row['persistence_mae']:.4g}, "
-            f"skill {row['skill']:+.3f}",
+            f"skill {row['skill']:+.3f}"
+            + (f", interval coverage {row['coverage']:.1%}" if "coverage" in row else ""),
             flush=True,
         )
 

@@ -23,7 +23,8 @@ SCRIPT = os.path.join(os.path.dirname(sys.executable), "keras-lstm-cell")
 ROWS = 150  # of the embedded data: 143 windows of 7 -> 1, 29 of them tested
 TINY = "--csv weather.csv --units 4 --epochs 2 --verbose 0".split()
 SUMMARY = re.compile(
-    r"^(\d+) folds: skill ([+-]\d\.\d{3}) ± (\d\.\d{3}), beats persistence in (\d+) of (\d+)$"
+    r"^(\d+) folds: skill ([+-]\d\.\d{3}) ± (\d\.\d{3}), beats persistence in (\d+) of (\d+)"
+    r"(?:; .*)?$"  # the interval's coverage, with --interval
 )
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
@@ -138,11 +139,20 @@ def _check_scalars(run, folds):
 
 
 def test_backtest_without_refit_trains_one_model(workdir):
-    done = _backtest(workdir, *TINY, "--folds", "2", "--no-refit", "--name", "one")
+    argv = ["--folds", "2", "--no-refit", "--interval", "0.8", "--name", "one"]
+    done = _backtest(workdir, *TINY, *argv)
     assert done.returncode == 0, done.stderr
     run = workdir / "runs" / "one"
     folds = pd.read_csv(run / "backtest.csv")
     assert os.listdir(run / "folds") == ["model"]
+    # The interval's scores follow; fold 1's are those of the model's own run.
+    model = json.loads((run / "folds" / "model" / "run.json").read_text())
+    model_scores = model["metrics"]["test"]["scores"]["lstm"]
+    for column in ("coverage", "mean_width", "pinball"):
+        assert folds[column][0] == pytest.approx(model_scores[column])
+    # One model, one interval: the same width in every fold.
+    np.testing.assert_allclose(folds["mean_width"], folds["mean_width"][0], rtol=1e-6)
+    assert "; 80% intervals cover " in done.stdout
     assert folds["train_end"].nunique() == 1 and folds["train_end"][0] < folds["test_start"][0]
     np.testing.assert_allclose(folds["skill"], 1 - folds["lstm_mae"] / folds["persistence_mae"])
     assert _summary(done.stdout).group(1) == "2"
