@@ -4,11 +4,14 @@ Built on the package's layers, never the other way round. Its pieces, by
 concept: `config` (every setting), `timeseries` (reading a CSV), `windows`
 (`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
-`callbacks`, `plotting`, `record` (run.json), `resume`, `files` (safe
+`callbacks`, `plotting`, `record` (`RunRecord`, run.json), `resume`,
+`backtest` (walk-forward backtests), `files` (safe
 writes), `export` (SavedModel and forecast.json), `distribute`
 (`get_strategy`, `split_cpu`, `replica_batch_size`), `training` (`train`) and `cli`.
 """
 
+from keras_lstm_cell.forecast.backtest import Backtest
+from keras_lstm_cell.forecast.backtest import backtest
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
@@ -19,8 +22,10 @@ from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
 from keras_lstm_cell.forecast.export import evaluate_export
 from keras_lstm_cell.forecast.export import load_export
 from keras_lstm_cell.forecast.export import next_forecast
+from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_model
+from keras_lstm_cell.forecast.record import RunRecord
 from keras_lstm_cell.forecast.timeseries import TimeSeries
 from keras_lstm_cell.forecast.training import ForecastRun
 from keras_lstm_cell.forecast.training import train
@@ -28,13 +33,17 @@ from keras_lstm_cell.forecast.windows import make_windows
 from keras_lstm_cell.forecast.windows import window_dataset
 
 __all__ = [
+    "Backtest",
     "ForecastConfig",
     "ForecastData",
     "ForecastEvaluation",
     "ForecastRun",
     "Forecaster",
+    "RunRecord",
     "TimeSeries",
+    "backtest",
     "build_model",
+    "conformal_offsets",
     "evaluate_export",
     "get_strategy",
     "load_export",
