@@ -321,7 +321,8 @@ def _start_record(record, config, data, logdir, folds, refit) -> None:
     record.config = config.to_dict()
     if not record.data:  # a new backtest
         record.data = {k: v for k, v in data.describe().items() if k != "parts"}
-        record.freq = getattr(data.series, "freq", None)
+        # `data.freq` of run.json, wherever the data states it.
+        record.freq = record.data.pop("freq", None) or getattr(data.series, "freq", None)
         record.details["backtest"] = {"folds": folds, "refit": refit}
     record.started_in(os.getcwd())
     record.paths.update(logdir=training.shown_path(logdir))

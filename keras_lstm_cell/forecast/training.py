@@ -280,7 +280,8 @@ def _start_record(record, config, data, network, device, logdir, export_dir) -> 
     record.details["device"] = device
     if not record.data:  # a new run
         record.data = data.describe()
-        record.freq = getattr(data.series, "freq", None)
+        # `data.freq` of run.json, wherever the data states it.
+        record.freq = record.data.pop("freq", None) or getattr(data.series, "freq", None)
         record.details.update(
             scaler=data.scaler.get_config(),
             versions=versions(),
