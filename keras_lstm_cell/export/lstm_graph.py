@@ -1,0 +1,250 @@
+"""A Keras model's forward pass with each LSTM layer in the form a converter
+turns into its native LSTM op.
+
+`inference_model` clones the model (Sequential or functional, nested models
+included) and puts an `ExportedLSTM` in place of every `SimpleLSTM`,
+`RNN(SimpleLSTMCell)`, `RNN(LSTMCell)` and `keras.layers.LSTM`, and an
+`ExportedBidirectional` in place of a `Bidirectional` of one; every other
+layer is the model's own, weights shared. An LSTM the native op computes (the
+standard cell, tanh and sigmoid, no explicit initial state) runs as
+`tf_lstm.standard_lstm` (ONNX) or `tf_lstm.composite_lstm` (LiteRT); any
+other runs its cell unrolled over the steps (`tf_lstm.unrolled_lstm`).
+
+What neither form can compute is refused with a `ValueError` naming the layer
+and the option: masks (a `Masking` layer, `Embedding(mask_zero=True)`) and
+`stateful=True`.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import activations
+
+from keras_lstm_cell.export import tf_lstm
+from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+
+TARGETS = ("litert", "onnx")
+# How an exported LSTM is computed: the converter's native op, or the cell's
+# own step unrolled into builtin ops.
+NATIVE, UNROLLED = "native", "unrolled"
+# A value far beyond any pre-activation: sigmoid(-RESET_LOGIT) is 0 in float32.
+RESET_LOGIT = 1e4
+
+
+def is_lstm_layer(layer) -> bool:
+    """Whether `layer` is an RNN layer over a `SimpleLSTMCell` or a
+    `keras.layers.LSTMCell` (`SimpleLSTM` and `keras.layers.LSTM` are)."""
+    return isinstance(layer, keras.layers.RNN) and isinstance(
+        layer.cell, (SimpleLSTMCell, keras.layers.LSTMCell)
+    )
+
+
+def native_reason(layer) -> str | None:
+    """Why the native LSTM op cannot compute `layer`, or `None` when it can."""
+    cell = layer.cell
+    variant = getattr(cell, "variant", "standard")
+    if variant != "standard":
+        return f"variant={variant!r}"
+    if cell.activation is not activations.tanh:
+        return "activation is not tanh"
+    if cell.recurrent_activation is not activations.sigmoid:
+        return "recurrent_activation is not sigmoid"
+    if layer.return_state:
+        return "return_state=True"
+    return None
+
+
+def check_exportable(layer) -> None:
+    """Raises `ValueError` for a layer whose computation cannot be exported."""
+    if isinstance(layer, keras.layers.Masking):
+        raise ValueError(
+            f"Layer {layer.name!r} (Masking) masks steps, which the exported LSTM "
+            "ops cannot skip. Remove the mask (pad the sequences instead). "
+            "Received: a Masking layer"
+        )
+    if isinstance(layer, keras.layers.Embedding) and layer.mask_zero:
+        raise ValueError(
+            f"Layer {layer.name!r} (Embedding) masks steps, which the exported LSTM "
+            "ops cannot skip. Received: mask_zero=True"
+        )
+    if isinstance(layer, keras.layers.RNN) and layer.stateful:
+        raise ValueError(
+            f"Layer {layer.name!r} keeps its states between batches, which an "
+            "exported file cannot. Export a copy built with stateful=False, or a "
+            "step model (x_t, h, c) -> (h, c). Received: stateful=True"
+        )
+
+
+def _standard_weights(cell) -> tuple[np.ndarray, ...] | None:
+    """The standard cell's `(kernel, recurrent_kernel, bias)` as float32
+    arrays (a zero bias without `use_bias`), or `None` for a variant."""
+    if getattr(cell, "variant", "standard") != "standard":
+        return None
+    kernel = keras.ops.convert_to_numpy(cell.kernel).astype("float32")
+    recurrent = keras.ops.convert_to_numpy(cell.recurrent_kernel).astype("float32")
+    if cell.use_bias:
+        bias = keras.ops.convert_to_numpy(cell.bias).astype("float32")
+    else:
+        bias = np.zeros((4 * cell.units,), "float32")
+    return kernel, recurrent, bias
+
+
+def _refuse_mask(layer, mask) -> None:
+    if mask is not None:
+        raise ValueError(
+            f"Layer {layer.name!r} is called with a mask, whose steps the exported "
+            "LSTM ops cannot skip. Received: mask of shape "
+            f"{tuple(mask.shape)}"
+        )
+
+
+class ExportedLSTM(keras.layers.Layer):
+    """An LSTM layer's inference in the form `target`'s converter reads.
+
+    The weights are the source layer's, frozen as constants. Outputs follow
+    the source layer: the last output, or all of them with
+    `return_sequences`, reversed in time with `go_backwards`, and with
+    `return_state` the final `h` and `c`.
+    """
+
+    def __init__(self, source, target: str, batch_size: int | None = None, **kwargs):
+        super().__init__(name=source.name, **kwargs)
+        self.source = source
+        self.target = target
+        self.batch_size = batch_size
+        self.mode = UNROLLED if native_reason(source) else NATIVE
+        self.constants = _standard_weights(source.cell)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        del training  # inference only
+        source = self.source
+        _refuse_mask(source, mask)
+        if source.go_backwards:
+            sequences = tf.reverse(sequences, axis=[1])
+        mode = self.mode if initial_state is None else UNROLLED
+        if mode == NATIVE and self.target == "litert":
+            outputs = self._litert_lstm(sequences)
+            h = c = None
+        elif mode == NATIVE:
+            _, outputs, h, c, _ = tf_lstm.standard_lstm(
+                sequences, *self._zero_states(sequences), *self._weights()
+            )
+        else:
+            states = initial_state if initial_state is not None else self._zero_states(sequences)
+            outputs, h, c = tf_lstm.unrolled_lstm(source.cell, sequences, *states)
+        output = outputs if source.return_sequences else outputs[:, -1]
+        if source.return_state:
+            return [output, h, c]
+        return output
+
+    def _weights(self):
+        return tuple(tf.constant(w) for w in self.constants)
+
+    def _zero_states(self, sequences):
+        units = self.source.cell.units
+        zeros = tf.zeros((tf.shape(sequences)[0], units), sequences.dtype)
+        return zeros, zeros
+
+    def _litert_lstm(self, sequences):
+        """The fused op, started from zeros at every invocation.
+
+        The fused op reads its initial states from state tensors that it
+        overwrites with its final states, so a second invocation would start
+        where the first ended. One reset step before the sequence clears them:
+        an extra input feature, 1 at the reset step and 0 elsewhere, with
+        weight -RESET_LOGIT into the i, f and o gates makes f = i = o = 0 there
+        (sigmoid(-1e4) is 0 in float32), so c = 0 and h = 0 exactly, whatever
+        the states held. At the other steps the feature adds 0.
+        """
+        kernel, recurrent, bias = self._weights()
+        units = self.source.cell.units
+        batch = self.batch_size
+        features = sequences.shape[-1]
+        reset_row = np.zeros((1, 4 * units), "float32")
+        for gate in (0, 1, 3):  # i, f, o in GATE_ORDER
+            reset_row[0, gate * units : (gate + 1) * units] = -RESET_LOGIT
+        kernel = tf.concat([kernel, tf.constant(reset_row)], axis=0)  # (D + 1, 4H)
+        reset_step = np.zeros((batch, 1, features + 1), "float32")
+        reset_step[..., -1] = 1.0
+        flagged = tf.pad(sequences, [[0, 0], [0, 0], [0, 1]])  # (B, T, D + 1)
+        inputs = tf.concat([tf.constant(reset_step), flagged], axis=1)  # (B, T + 1, D + 1)
+        zeros = tf.constant(np.zeros((batch, units), "float32"))
+        _, outputs, _, _, _ = tf_lstm.composite_lstm()(
+            inputs, zeros, zeros, kernel, recurrent, bias
+        )
+        return outputs[:, 1:]
+
+
+class ExportedBidirectional(keras.layers.Layer):
+    """A `Bidirectional` of LSTM layers, each half an `ExportedLSTM`, merged
+    as `keras.layers.Bidirectional` merges them."""
+
+    def __init__(self, source, target: str, batch_size: int | None = None, **kwargs):
+        super().__init__(name=source.name, **kwargs)
+        if source.return_state:
+            raise ValueError(
+                f"Layer {source.name!r} (Bidirectional) returns its states, which "
+                "export_model does not export for Bidirectional. Received: "
+                "return_state=True"
+            )
+        self.merge_mode = source.merge_mode
+        self.return_sequences = source.return_sequences
+        self.forward = ExportedLSTM(source.forward_layer, target, batch_size)
+        self.backward = ExportedLSTM(source.backward_layer, target, batch_size)
+
+    def call(self, sequences, mask=None, training=False):
+        _refuse_mask(self, mask)
+        y = self.forward(sequences)
+        y_rev = self.backward(sequences)
+        if self.return_sequences:
+            y_rev = tf.reverse(y_rev, axis=[1])
+        if self.merge_mode == "concat":
+            return tf.concat([y, y_rev], axis=-1)
+        if self.merge_mode == "sum":
+            return y + y_rev
+        if self.merge_mode == "ave":
+            return (y + y_rev) / 2
+        if self.merge_mode == "mul":
+            return y * y_rev
+        return [y, y_rev]
+
+
+def _replacement(target: str, batch_size: int | None):
+    def replace(layer):
+        check_exportable(layer)
+        if is_lstm_layer(layer):
+            return ExportedLSTM(layer, target, batch_size)
+        if isinstance(layer, keras.layers.Bidirectional) and is_lstm_layer(layer.forward_layer):
+            for half in (layer.forward_layer, layer.backward_layer):
+                check_exportable(half)
+            return ExportedBidirectional(layer, target, batch_size)
+        if isinstance(layer, keras.layers.Bidirectional):
+            check_exportable(layer.forward_layer)
+        return layer  # the model's own layer, weights shared
+
+    return replace
+
+
+def inference_model(model: keras.Model, target: str, batch_size: int | None = None):
+    """A clone of `model` whose LSTM layers are `ExportedLSTM`s for `target`."""
+    if target not in TARGETS:
+        raise ValueError(f"Expected `target` to be one of {TARGETS}. Received: target={target!r}")
+    if not isinstance(model, keras.Model) or not (
+        isinstance(model, keras.Sequential) or _is_functional(model)
+    ):
+        raise ValueError(
+            "Expected a Sequential or functional keras.Model, whose layers can be "
+            "walked. Received: model of type "
+            f"{type(model).__name__}"
+        )
+    return keras.models.clone_model(
+        model, clone_function=_replacement(target, batch_size), recursive=True
+    )
+
+
+def _is_functional(model) -> bool:
+    from keras.src.models.functional import Functional
+
+    return isinstance(model, Functional)
