@@ -85,7 +85,8 @@ def run(path: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
     returns its outputs `output_0`, `output_1`, ... in that order."""
     runner = _interpreter(path).get_signature_runner(SIGNATURE)
     outputs = runner(**inputs)
-    return [outputs[key] for key in sorted(outputs, key=lambda key: int(key.rsplit("_", 1)[-1]))]
+    order = sorted(outputs, key=lambda key: int(key.rsplit("_", 1)[-1]))
+    return [np.array(outputs[key]) for key in order]  # copies of the interpreter's buffers
 
 
 def op_names(path: str) -> list[str]:

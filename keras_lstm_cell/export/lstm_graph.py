@@ -231,17 +231,21 @@ def inference_model(model: keras.Model, target: str, batch_size: int | None = No
     """A clone of `model` whose LSTM layers are `ExportedLSTM`s for `target`."""
     if target not in TARGETS:
         raise ValueError(f"Expected `target` to be one of {TARGETS}. Received: target={target!r}")
+    check_model(model)
+    return keras.models.clone_model(
+        model, clone_function=_replacement(target, batch_size), recursive=True
+    )
+
+
+def check_model(model) -> None:
+    """Raises `ValueError` unless `model` is a Sequential or functional model."""
     if not isinstance(model, keras.Model) or not (
         isinstance(model, keras.Sequential) or _is_functional(model)
     ):
         raise ValueError(
             "Expected a Sequential or functional keras.Model, whose layers can be "
-            "walked. Received: model of type "
-            f"{type(model).__name__}"
+            f"walked. Received: model of type {type(model).__name__}"
         )
-    return keras.models.clone_model(
-        model, clone_function=_replacement(target, batch_size), recursive=True
-    )
 
 
 def _is_functional(model) -> bool:

@@ -23,6 +23,7 @@ def serving_function(model: keras.Model, target: str, batch_size: int | None):
     model's inputs (batch `batch_size`, or any when `None`) to its outputs,
     flattened, with each LSTM in the form `target`'s converter reads;
     `tracked` holds the variables it reads."""
+    lstm_graph.check_model(model)
     inputs = getattr(model, "inputs", None)
     if not inputs:
         raise ValueError(
