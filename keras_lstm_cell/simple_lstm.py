@@ -437,7 +437,12 @@ class SimpleLSTM(keras.layers.RNN):
         weights = tuple(
             ops.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)
         )
-        if keras.backend.backend() == "tensorflow" and not training and mask is None:
+        if (
+            keras.backend.backend() == "tensorflow"
+            and not training
+            and mask is None
+            and _tf_inference_loop.in_export_trace()
+        ):
             # A loop the LiteRT and ONNX converters read (model.export).
             outputs, h, c = _tf_inference_loop.inference_lstm(
                 x, *weights, initial_state[0], initial_state[1], self._loop_config()

@@ -243,3 +243,29 @@ def test_other_formats_go_to_keras_export(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "saved"))  # held: it owns the variables
     got = loaded.serve(x)
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["litert", "onnx"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_keras_model_export_of_simple_lstm_runs_in_the_runtime(fmt, return_sequences, tmp_path):
+    """Keras's own `model.export` (not export_model): the file loads in the
+    standard runtime, with any batch size, and computes model.predict."""
+    model = _model([SimpleLSTM(UNITS, return_sequences=return_sequences)])
+    path = tmp_path / f"model{SUFFIX[fmt]}"
+    x = _windows(3)
+    expected = model.predict(x, verbose=0)  # Keras's ONNX export needs a called model
+    model.export(str(path), format=fmt, verbose=False)
+    if fmt == "litert":
+        interpreter = Interpreter(model_path=str(path))
+        (detail,) = interpreter.get_input_details()
+        interpreter.resize_tensor_input(detail["index"], x.shape)
+        interpreter.allocate_tensors()
+        ops = [op["op_name"] for op in interpreter._get_ops_details()]
+        assert not [op for op in ops if op.startswith("Flex")]
+        interpreter.set_tensor(detail["index"], x)
+        interpreter.invoke()
+        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    else:
+        nodes, (got,) = _onnx_ops_and_outputs(path, [x])
+        assert "PartitionedCall" not in {n.op_type for n in nodes}
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
