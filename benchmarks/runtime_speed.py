@@ -1,6 +1,6 @@
 """Speed of the default forecaster in every runtime it is shipped to.
 
-Builds the forecasting tool's default network (`build_model` with the
+Builds the forecasting tool's default network (`build_network` with the
 `ForecastConfig` defaults: a window of 7 daily values of one column,
 `RNN(SimpleLSTMCell(32)) -> Dense(1)`) and answers the same windows through
 
@@ -57,19 +57,11 @@ def build_forecaster():
     """The tool's default network, with random weights (speed does not depend
     on them)."""
     from keras_lstm_cell.forecast.config import ForecastConfig
-    from keras_lstm_cell.forecast.model import build_model
+    from keras_lstm_cell.forecast.model import build_network
 
     config = ForecastConfig()
     n_features = 1 + len(config.features)  # the target, then any feature columns
-    model = build_model(
-        config.window,
-        n_features,
-        config.horizon,
-        config.units,
-        config.layers,
-        config.layer,
-        config.cell_kwargs,
-    )
+    model = build_network(config, n_features)
     return model, config
 
 
@@ -224,7 +216,7 @@ def main(argv=None) -> int:
             "torch_threads": torch.get_num_threads(),
         },
         "config": {
-            "model": "build_model(ForecastConfig defaults)",
+            "model": "build_network(ForecastConfig())",
             "window": config.window,
             "units": config.units,
             "layer": config.layer,

@@ -31,8 +31,11 @@ ARCHITECTURES = {
         2,
     ),
 }
-# The variants the native ops do not compute run unrolled: builtin ops, no loop.
-UNROLLED_VARIANTS = [v for v in VARIANTS if v != "standard"]
+# The variants the native ops compute (ONNX: peepholes P, input_forget), in
+# native LSTM directions per model below; the others run unrolled: builtin
+# ops, no loop.
+NATIVE_VARIANTS = {"onnx": ("diagonal_peephole", "coupled"), "litert": ()}
+VARIANT_LSTMS = 3  # a Bidirectional and a go_backwards layer
 
 
 def _model(layers):
@@ -103,12 +106,18 @@ def test_native_lstm_op_equal_to_predict(fmt, layer, architecture, tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])
-@pytest.mark.parametrize("variant", UNROLLED_VARIANTS)
-def test_variant_unrolled_equal_to_predict(fmt, variant, tmp_path):
-    model = _model([SimpleLSTM(UNITS, variant=variant, go_backwards=True)])
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "standard"])
+def test_variant_native_or_unrolled_equal_to_predict(fmt, variant, tmp_path):
+    model = _model(
+        [
+            keras.layers.Bidirectional(SimpleLSTM(UNITS, variant=variant, return_sequences=True)),
+            SimpleLSTM(UNITS, variant=variant, go_backwards=True),
+        ]
+    )
     path = tmp_path / f"model{SUFFIX[fmt]}"
     export_model(model, path, format=fmt)
-    _check_file(fmt, path, model, native_lstms=0)
+    native = VARIANT_LSTMS if variant in NATIVE_VARIANTS[fmt] else 0
+    _check_file(fmt, path, model, native_lstms=native)
 
 
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])

@@ -41,11 +41,13 @@ def export_model(
     op where that op computes it: LiteRT's builtin
     `UNIDIRECTIONAL_SEQUENCE_LSTM` (the file has builtin ops only, so the
     standard `ai_edge_litert` interpreter runs it without the Flex delegate)
-    and ONNX's `LSTM` (no `Loop`, any batch size). An LSTM the native op does
-    not compute (a cell `variant` other than `"standard"`, other activations,
-    `return_state=True`, an explicit `initial_state`) runs its cell's own step
-    unrolled over the timesteps, in builtin ops. The other layers are
-    converted as TensorFlow's converters convert them.
+    and ONNX's `LSTM` (no `Loop`, any batch size; also for the
+    `"diagonal_peephole"` and `"coupled"` cell variants, as its peepholes `P`
+    and `input_forget`). An LSTM the native op does not compute (the other
+    variants, other activations, `return_state=True`, an explicit
+    `initial_state`) runs its cell's own step unrolled over the timesteps, in
+    builtin ops. The other layers are converted as TensorFlow's converters
+    convert them.
 
     The file is written beside its destination, run once in its runtime
     (the LiteRT interpreter, onnxruntime) on a probe batch and compared with
@@ -107,8 +109,9 @@ def export_model(
         content = runtime.convert(serve, tracked)
     else:
         from keras_lstm_cell.export import onnx_format as runtime
+        from keras_lstm_cell.export.lstm_graph import onnx_patches
 
-        content = runtime.convert(serve, options["opset_version"])
+        content = runtime.convert(serve, options["opset_version"], onnx_patches(tracked))
     probe = options["probe_inputs"]
     if probe is None:
         probe = _probe_batch(serve.input_signature, batch_size or ONNX_PROBE_BATCH)

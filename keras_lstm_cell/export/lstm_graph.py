@@ -6,9 +6,11 @@ included) and puts an `ExportedLSTM` in place of every `SimpleLSTM`,
 `RNN(SimpleLSTMCell)`, `RNN(LSTMCell)` and `keras.layers.LSTM`, and an
 `ExportedBidirectional` in place of a `Bidirectional` of one; every other
 layer is the model's own, weights shared. An LSTM the native op computes (the
-standard cell, tanh and sigmoid, no explicit initial state) runs as
-`tf_lstm.standard_lstm` (ONNX) or `tf_lstm.composite_lstm` (LiteRT); any
-other runs its cell unrolled over the steps (`tf_lstm.unrolled_lstm`).
+standard cell, for ONNX also the diagonal-peephole and coupled ones; tanh and
+sigmoid, no explicit initial state) runs as `tf_lstm.standard_lstm` (ONNX,
+completed by an `OnnxPatch` for a variant) or `tf_lstm.composite_lstm`
+(LiteRT); any other runs its cell unrolled over the steps
+(`tf_lstm.unrolled_lstm`).
 
 What neither form can compute is refused with a `ValueError` naming the layer
 and the option: masks (a `Masking` layer, `Embedding(mask_zero=True)`) and
@@ -17,12 +19,17 @@ and the option: masks (a `Masking` layer, `Embedding(mask_zero=True)`) and
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import activations
 
 from keras_lstm_cell.export import tf_lstm
+from keras_lstm_cell.gate_layout import COUPLED_GATE_ORDER
+from keras_lstm_cell.gate_layout import join_columns
+from keras_lstm_cell.gate_layout import split_columns
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
 TARGETS = ("litert", "onnx")
@@ -41,11 +48,27 @@ def is_lstm_layer(layer) -> bool:
     )
 
 
-def native_reason(layer) -> str | None:
+# Variants the ONNX `LSTM` op computes: the diagonal peepholes are its `P`,
+# the coupled gates its `input_forget=1`. The converters fuse the standard
+# cell only; `onnx_format` completes the node they write (see `OnnxPatch`).
+ONNX_NATIVE_VARIANTS = ("standard", "diagonal_peephole", "coupled")
+
+
+class OnnxPatch(NamedTuple):
+    """What an ONNX `LSTM` node written from the standard loop needs added to
+    compute a variant: found by its `kernel`, `(D, 4H)` in `GATE_ORDER`."""
+
+    kernel: np.ndarray
+    peephole: np.ndarray | None  # P_i, P_o, P_f, `(3H,)`: ONNX's order
+    input_forget: bool
+
+
+def native_reason(layer, target: str = "litert") -> str | None:
     """Why the native LSTM op cannot compute `layer`, or `None` when it can."""
     cell = layer.cell
     variant = getattr(cell, "variant", "standard")
-    if variant != "standard":
+    native_variants = ONNX_NATIVE_VARIANTS if target == "onnx" else ("standard",)
+    if variant not in native_variants:
         return f"variant={variant!r}"
     if cell.activation is not activations.tanh:
         return "activation is not tanh"
@@ -77,18 +100,40 @@ def check_exportable(layer) -> None:
         )
 
 
-def _standard_weights(cell) -> tuple[np.ndarray, ...] | None:
-    """The standard cell's `(kernel, recurrent_kernel, bias)` as float32
-    arrays (a zero bias without `use_bias`), or `None` for a variant."""
-    if getattr(cell, "variant", "standard") != "standard":
-        return None
-    kernel = keras.ops.convert_to_numpy(cell.kernel).astype("float32")
-    recurrent = keras.ops.convert_to_numpy(cell.recurrent_kernel).astype("float32")
+def _standard_weights(cell) -> tuple[np.ndarray, ...]:
+    """`(kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,))` as float32
+    arrays in `GATE_ORDER`, with a zero bias without `use_bias`.
+
+    The coupled cell (f_t = σ(z_f), i_t = 1 - f_t) has no input-gate blocks.
+    onnxruntime's `input_forget=1` couples the other way, f_t = 1 - σ(z_i), so
+    the input-gate blocks are the forget gate's negated: σ(-z_f) = 1 - f_t is
+    the cell's i_t, and 1 - i_t its f_t."""
+    weights = [cell.kernel, cell.recurrent_kernel]
     if cell.use_bias:
-        bias = keras.ops.convert_to_numpy(cell.bias).astype("float32")
-    else:
-        bias = np.zeros((4 * cell.units,), "float32")
-    return kernel, recurrent, bias
+        weights.append(cell.bias)
+    arrays = [keras.ops.convert_to_numpy(w).astype("float32") for w in weights]
+    if not cell.use_bias:
+        arrays.append(np.zeros((arrays[0].shape[1],), "float32"))
+    if getattr(cell, "variant", "standard") == "coupled":
+        units = cell.units
+        blocks = [split_columns(a, units, COUPLED_GATE_ORDER) for a in arrays]
+        arrays = [join_columns({"i": -b["f"]} | b) for b in blocks]
+    return tuple(arrays)
+
+
+def _onnx_patch(cell, constants) -> OnnxPatch | None:
+    variant = getattr(cell, "variant", "standard")
+    if constants is None or variant == "standard":
+        return None
+    peephole = None
+    if variant == "diagonal_peephole":
+        peephole = np.concatenate(
+            [
+                keras.ops.convert_to_numpy(getattr(cell, f"{gate}_gate_peephole_weights"))
+                for gate in ("input", "output", "forget")
+            ]
+        ).astype("float32")
+    return OnnxPatch(constants[0], peephole, input_forget=variant == "coupled")
 
 
 def _refuse_mask(layer, mask) -> None:
@@ -114,8 +159,9 @@ class ExportedLSTM(keras.layers.Layer):
         self.source = source
         self.target = target
         self.batch_size = batch_size
-        self.mode = UNROLLED if native_reason(source) else NATIVE
-        self.constants = _standard_weights(source.cell)
+        self.mode = UNROLLED if native_reason(source, target) else NATIVE
+        self.constants = _standard_weights(source.cell) if self.mode == NATIVE else None
+        self.onnx_patch = _onnx_patch(source.cell, self.constants)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         del training  # inference only
@@ -235,6 +281,15 @@ def inference_model(model: keras.Model, target: str, batch_size: int | None = No
     return keras.models.clone_model(
         model, clone_function=_replacement(target, batch_size), recursive=True
     )
+
+
+def onnx_patches(clone) -> list[OnnxPatch]:
+    """The `OnnxPatch` of every `ExportedLSTM` in `clone` that needs one."""
+    patches = []
+    for layer in clone._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, ExportedLSTM) and layer.onnx_patch is not None:
+            patches.append(layer.onnx_patch)
+    return patches
 
 
 def check_model(model) -> None:

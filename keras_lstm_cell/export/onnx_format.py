@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+# ONNX's gate order in W, R and B; P holds i, o, f.
+ONNX_GATE_ORDER = ("i", "o", "f", "c")
+_P_INPUT = 7  # X, W, R, B, sequence_lens, initial_h, initial_c, P
 
-def convert(serve, opset: int | None = None) -> bytes:
+
+def convert(serve, opset: int | None = None, patches=()) -> bytes:
     """The serialized ONNX model of `serve`, a `tf.function` with an input
-    signature (any batch size where the signature leaves it `None`)."""
+    signature (any batch size where the signature leaves it `None`), with
+    each `lstm_graph.OnnxPatch` applied to the `LSTM` node it belongs to."""
     import tf2onnx
 
     # tf2onnx 1.17 still reads NumPy aliases that NumPy 2 removed; Keras
@@ -27,7 +32,56 @@ def convert(serve, opset: int | None = None) -> bytes:
         )
     except Exception as e:  # tf2onnx raises many kinds, all "cannot convert"
         raise ValueError(f"The model could not be converted to ONNX: {e}") from e
+    for patch in patches:
+        _apply(model_proto.graph, patch)
     return model_proto.SerializeToString()
+
+
+def _apply(graph, patch) -> None:
+    """Adds `patch`'s peepholes or `input_forget` to the LSTM node whose W
+    holds `patch.kernel` (one of its directions)."""
+    from onnx import helper
+    from onnx import numpy_helper
+
+    from keras_lstm_cell.gate_layout import split_columns
+
+    units = patch.kernel.shape[1] // 4
+    blocks = split_columns(patch.kernel, units)
+    w_expected = np.concatenate([blocks[g].T for g in ONNX_GATE_ORDER])  # (4H, D)
+    initializers = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "LSTM" or node.input[1] not in initializers:
+            continue
+        w = numpy_helper.to_array(initializers[node.input[1]])  # (directions, 4H, D)
+        matches = [d for d in range(w.shape[0]) if np.array_equal(w[d], w_expected)]
+        if not matches:
+            continue
+        if patch.input_forget and "input_forget" not in {a.name for a in node.attribute}:
+            # Both directions of a bidirectional node are the same variant.
+            node.attribute.append(helper.make_attribute("input_forget", 1))
+        if patch.peephole is not None:
+            _set_peephole(graph, node, initializers, w.shape[0], matches[0], patch.peephole)
+        return
+    raise ValueError(
+        "The ONNX converter wrote no LSTM node for an LSTM variant layer, so its "
+        "peepholes or coupled gates could not be added."
+    )
+
+
+def _set_peephole(graph, node, initializers, directions, direction, peephole) -> None:
+    from onnx import numpy_helper
+
+    inputs = list(node.input) + [""] * (_P_INPUT + 1 - len(node.input))
+    if inputs[_P_INPUT]:
+        p = numpy_helper.to_array(initializers[inputs[_P_INPUT]]).copy()
+    else:
+        p = np.zeros((directions, peephole.shape[0]), "float32")
+    p[direction] = peephole
+    name = f"{node.name}_P"
+    graph.initializer.append(numpy_helper.from_array(p, name))
+    inputs[_P_INPUT] = name
+    del node.input[:]
+    node.input.extend(inputs)
 
 
 def _session(path: str):
