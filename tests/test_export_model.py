@@ -31,10 +31,10 @@ ARCHITECTURES = {
         2,
     ),
 }
-# The variants the native ops compute (ONNX: peepholes P, input_forget), in
-# native LSTM directions per model below; the others run unrolled: builtin
-# ops, no loop.
-NATIVE_VARIANTS = {"onnx": ("diagonal_peephole", "coupled"), "litert": ()}
+# The variants the native ops compute (peepholes: LiteRT's cell_to_* weights,
+# ONNX's P; coupled gates: ONNX's input_forget), in native LSTM directions per
+# model below; the others run unrolled: builtin ops, no loop.
+NATIVE_VARIANTS = {"onnx": ("diagonal_peephole", "coupled"), "litert": ("diagonal_peephole",)}
 VARIANT_LSTMS = 3  # a Bidirectional and a go_backwards layer
 
 

@@ -41,9 +41,9 @@ def export_model(
     op where that op computes it: LiteRT's builtin
     `UNIDIRECTIONAL_SEQUENCE_LSTM` (the file has builtin ops only, so the
     standard `ai_edge_litert` interpreter runs it without the Flex delegate)
-    and ONNX's `LSTM` (no `Loop`, any batch size; also for the
-    `"diagonal_peephole"` and `"coupled"` cell variants, as its peepholes `P`
-    and `input_forget`). An LSTM the native op does not compute (the other
+    and ONNX's `LSTM` (no `Loop`, any batch size). The
+    `"diagonal_peephole"` cell variant maps onto both (peephole weights), the
+    `"coupled"` one onto ONNX's (`input_forget`). An LSTM the native op does not compute (the other
     variants, other activations, `return_state=True`, an explicit
     `initial_state`) runs its cell's own step unrolled over the timesteps, in
     builtin ops. The other layers are converted as TensorFlow's converters
@@ -93,6 +93,7 @@ def export_model(
         )
     options = _check_options(format, kwargs)
     _check_backend(format)
+    from keras_lstm_cell.export import lstm_graph
     from keras_lstm_cell.export import serving
 
     path = Path(filepath)
@@ -103,15 +104,15 @@ def export_model(
         )
     batch_size = options["batch_size"] if format == "litert" else None
     serve, tracked, input_names = serving.serving_function(model, format, batch_size)
+    patches = lstm_graph.native_patches(tracked)
     if format == "litert":
         from keras_lstm_cell.export import litert_format as runtime
 
-        content = runtime.convert(serve, tracked)
+        content = runtime.convert(serve, tracked, patches)
     else:
         from keras_lstm_cell.export import onnx_format as runtime
-        from keras_lstm_cell.export.lstm_graph import onnx_patches
 
-        content = runtime.convert(serve, options["opset_version"], onnx_patches(tracked))
+        content = runtime.convert(serve, options["opset_version"], patches)
     probe = options["probe_inputs"]
     if probe is None:
         probe = _probe_batch(serve.input_signature, batch_size or ONNX_PROBE_BATCH)

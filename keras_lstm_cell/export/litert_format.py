@@ -19,9 +19,10 @@ FUSED_LSTM_OP = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 SIGNATURE = "serving_default"
 
 
-def convert(serve, tracked) -> bytes:
+def convert(serve, tracked, patches=()) -> bytes:
     """The `.tflite` flatbuffer of `serve`, a `tf.function` with an input
-    signature; `tracked` holds the variables it reads (the model)."""
+    signature; `tracked` holds the variables it reads (the model). Each
+    `lstm_graph.NativePatch` is applied to the fused op it belongs to."""
     module = tf.Module()
     # The tf.Variables behind the Keras variables: tracked by the module, the
     # SavedModel holds their values and the converter freezes them.
@@ -44,11 +45,12 @@ def convert(serve, tracked) -> bytes:
                 "The model could not be converted to builtin LiteRT ops (no Flex "
                 f"delegate): {first_line}"
             ) from e
-    return _without_cell_clip(flatbuffer)
+    return _finish_fused_ops(flatbuffer, patches)
 
 
-def _without_cell_clip(flatbuffer: bytes) -> bytes:
-    """The flatbuffer with its fused LSTM ops' cell clipping turned off.
+def _finish_fused_ops(flatbuffer: bytes, patches) -> bytes:
+    """The flatbuffer with its fused LSTM ops' cell clipping turned off and
+    each patch's peephole weights added.
 
     The converter writes `cell_clip=10` into every fused LSTM it makes from a
     Keras LSTM; Keras clips nothing, so a cell state beyond ±10 (possible in
@@ -66,12 +68,60 @@ def _without_cell_clip(flatbuffer: bytes) -> bytes:
     }
     if not fused:
         return flatbuffer
-    for subgraph in model.subgraphs:
-        for op in subgraph.operators:
-            if op.opcodeIndex in fused:
-                op.builtinOptions.cellClip = 0.0
-                op.builtinOptions.projClip = 0.0
+    ops = [
+        (subgraph, op)
+        for subgraph in model.subgraphs
+        for op in subgraph.operators
+        if op.opcodeIndex in fused
+    ]
+    for _, op in ops:
+        op.builtinOptions.cellClip = 0.0
+        op.builtinOptions.projClip = 0.0
+    for patch in patches:
+        subgraph, op = _op_of(model, ops, patch)
+        for gate, position in _CELL_TO_GATE.items():
+            op.inputs[position] = _add_constant(model, subgraph, patch.peephole[gate])
     return flatbuffer_utils.convert_object_to_bytearray(model)
+
+
+# Inputs of UNIDIRECTIONAL_SEQUENCE_LSTM: recurrent_to_forget_weights and the
+# peephole (cell_to_*) weights, per gate.
+_RECURRENT_TO_FORGET = 6
+_CELL_TO_GATE = {"i": 9, "f": 10, "o": 11}
+
+
+def _op_of(model, ops, patch):
+    """The fused op whose recurrent-to-forget weights are `patch`'s U_f."""
+    from keras_lstm_cell.gate_layout import split_columns
+
+    units = patch.recurrent_kernel.shape[0]
+    expected = split_columns(patch.recurrent_kernel, units)["f"].T  # (H, H): TFLite's layout
+    for subgraph, op in ops:
+        tensor = subgraph.tensors[op.inputs[_RECURRENT_TO_FORGET]]
+        data = model.buffers[tensor.buffer].data
+        if data is not None and len(data) == expected.nbytes:
+            if np.array_equal(np.frombuffer(bytes(data), "<f4").reshape(expected.shape), expected):
+                return subgraph, op
+    raise ValueError(
+        "The LiteRT converter wrote no fused LSTM op for an LSTM variant layer, so "
+        "its peephole weights could not be added."
+    )
+
+
+def _add_constant(model, subgraph, value: np.ndarray) -> int:
+    """Adds `value` (float32) as a constant tensor; returns its index."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(value.astype("<f4").tobytes(), np.uint8)
+    model.buffers.append(buffer)
+    tensor = schema.TensorT()
+    tensor.shape = np.array(value.shape, np.int32)
+    tensor.type = schema.TensorType.FLOAT32
+    tensor.buffer = len(model.buffers) - 1
+    tensor.name = f"cell_to_gate_weights_{len(subgraph.tensors)}".encode()
+    subgraph.tensors.append(tensor)
+    return len(subgraph.tensors) - 1
 
 
 def _interpreter(path: str):

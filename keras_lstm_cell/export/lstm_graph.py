@@ -6,9 +6,9 @@ included) and puts an `ExportedLSTM` in place of every `SimpleLSTM`,
 `RNN(SimpleLSTMCell)`, `RNN(LSTMCell)` and `keras.layers.LSTM`, and an
 `ExportedBidirectional` in place of a `Bidirectional` of one; every other
 layer is the model's own, weights shared. An LSTM the native op computes (the
-standard cell, for ONNX also the diagonal-peephole and coupled ones; tanh and
+standard cell, the diagonal-peephole one, for ONNX also the coupled one; tanh and
 sigmoid, no explicit initial state) runs as `tf_lstm.standard_lstm` (ONNX,
-completed by an `OnnxPatch` for a variant) or `tf_lstm.composite_lstm`
+completed by a `NativePatch` for a variant) or `tf_lstm.composite_lstm`
 (LiteRT); any other runs its cell unrolled over the steps
 (`tf_lstm.unrolled_lstm`).
 
@@ -48,27 +48,31 @@ def is_lstm_layer(layer) -> bool:
     )
 
 
-# Variants the ONNX `LSTM` op computes: the diagonal peepholes are its `P`,
-# the coupled gates its `input_forget=1`. The converters fuse the standard
-# cell only; `onnx_format` completes the node they write (see `OnnxPatch`).
-ONNX_NATIVE_VARIANTS = ("standard", "diagonal_peephole", "coupled")
+# Variants each native op computes. The converters fuse only the standard
+# cell; the format modules complete the op they write (see `NativePatch`):
+# the diagonal peepholes are LiteRT's `cell_to_*` weights and ONNX's `P`, the
+# coupled gates ONNX's `input_forget=1`.
+NATIVE_VARIANTS = {
+    "litert": ("standard", "diagonal_peephole"),
+    "onnx": ("standard", "diagonal_peephole", "coupled"),
+}
 
 
-class OnnxPatch(NamedTuple):
-    """What an ONNX `LSTM` node written from the standard loop needs added to
-    compute a variant: found by its `kernel`, `(D, 4H)` in `GATE_ORDER`."""
+class NativePatch(NamedTuple):
+    """What a native LSTM op written from the standard loop needs added to
+    compute a variant; the op is found by its recurrent weights."""
 
-    kernel: np.ndarray
-    peephole: np.ndarray | None  # P_i, P_o, P_f, `(3H,)`: ONNX's order
-    input_forget: bool
+    recurrent_kernel: np.ndarray  # U, `(H, 4H)` in `GATE_ORDER`
+    kernel: np.ndarray  # W, `(D, 4H)` in `GATE_ORDER`
+    peephole: dict[str, np.ndarray] | None  # {"i": P_i, "f": P_f, "o": P_o}, each `(H,)`
+    coupled: bool
 
 
-def native_reason(layer, target: str = "litert") -> str | None:
-    """Why the native LSTM op cannot compute `layer`, or `None` when it can."""
+def native_reason(layer, target: str) -> str | None:
+    """Why `target`'s native LSTM op cannot compute `layer`, or `None`."""
     cell = layer.cell
     variant = getattr(cell, "variant", "standard")
-    native_variants = ONNX_NATIVE_VARIANTS if target == "onnx" else ("standard",)
-    if variant not in native_variants:
+    if variant not in NATIVE_VARIANTS[target]:
         return f"variant={variant!r}"
     if cell.activation is not activations.tanh:
         return "activation is not tanh"
@@ -121,19 +125,20 @@ def _standard_weights(cell) -> tuple[np.ndarray, ...]:
     return tuple(arrays)
 
 
-def _onnx_patch(cell, constants) -> OnnxPatch | None:
+def _native_patch(cell, constants) -> NativePatch | None:
     variant = getattr(cell, "variant", "standard")
     if constants is None or variant == "standard":
         return None
     peephole = None
     if variant == "diagonal_peephole":
-        peephole = np.concatenate(
-            [
-                keras.ops.convert_to_numpy(getattr(cell, f"{gate}_gate_peephole_weights"))
-                for gate in ("input", "output", "forget")
-            ]
-        ).astype("float32")
-    return OnnxPatch(constants[0], peephole, input_forget=variant == "coupled")
+        names = {"i": "input", "f": "forget", "o": "output"}
+        peephole = {
+            gate: keras.ops.convert_to_numpy(getattr(cell, f"{name}_gate_peephole_weights")).astype(
+                "float32"
+            )
+            for gate, name in names.items()
+        }
+    return NativePatch(constants[1], constants[0], peephole, coupled=variant == "coupled")
 
 
 def _refuse_mask(layer, mask) -> None:
@@ -161,7 +166,7 @@ class ExportedLSTM(keras.layers.Layer):
         self.batch_size = batch_size
         self.mode = UNROLLED if native_reason(source, target) else NATIVE
         self.constants = _standard_weights(source.cell) if self.mode == NATIVE else None
-        self.onnx_patch = _onnx_patch(source.cell, self.constants)
+        self.patch = _native_patch(source.cell, self.constants)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         del training  # inference only
@@ -283,12 +288,12 @@ def inference_model(model: keras.Model, target: str, batch_size: int | None = No
     )
 
 
-def onnx_patches(clone) -> list[OnnxPatch]:
-    """The `OnnxPatch` of every `ExportedLSTM` in `clone` that needs one."""
+def native_patches(clone) -> list[NativePatch]:
+    """The `NativePatch` of every `ExportedLSTM` in `clone` that needs one."""
     patches = []
     for layer in clone._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, ExportedLSTM) and layer.onnx_patch is not None:
-            patches.append(layer.onnx_patch)
+        if isinstance(layer, ExportedLSTM) and layer.patch is not None:
+            patches.append(layer.patch)
     return patches
 
 

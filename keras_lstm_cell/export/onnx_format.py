@@ -18,7 +18,7 @@ _P_INPUT = 7  # X, W, R, B, sequence_lens, initial_h, initial_c, P
 def convert(serve, opset: int | None = None, patches=()) -> bytes:
     """The serialized ONNX model of `serve`, a `tf.function` with an input
     signature (any batch size where the signature leaves it `None`), with
-    each `lstm_graph.OnnxPatch` applied to the `LSTM` node it belongs to."""
+    each `lstm_graph.NativePatch` applied to the `LSTM` node it belongs to."""
     import tf2onnx
 
     # tf2onnx 1.17 still reads NumPy aliases that NumPy 2 removed; Keras
@@ -38,29 +38,30 @@ def convert(serve, opset: int | None = None, patches=()) -> bytes:
 
 
 def _apply(graph, patch) -> None:
-    """Adds `patch`'s peepholes or `input_forget` to the LSTM node whose W
-    holds `patch.kernel` (one of its directions)."""
+    """Adds `patch`'s peepholes or `input_forget` to the LSTM node whose R
+    holds `patch.recurrent_kernel` (one of its directions)."""
     from onnx import helper
     from onnx import numpy_helper
 
     from keras_lstm_cell.gate_layout import split_columns
 
-    units = patch.kernel.shape[1] // 4
-    blocks = split_columns(patch.kernel, units)
-    w_expected = np.concatenate([blocks[g].T for g in ONNX_GATE_ORDER])  # (4H, D)
+    units = patch.recurrent_kernel.shape[0]
+    blocks = split_columns(patch.recurrent_kernel, units)
+    r_expected = np.concatenate([blocks[g].T for g in ONNX_GATE_ORDER])  # (4H, H)
     initializers = {t.name: t for t in graph.initializer}
     for node in graph.node:
-        if node.op_type != "LSTM" or node.input[1] not in initializers:
+        if node.op_type != "LSTM" or node.input[2] not in initializers:
             continue
-        w = numpy_helper.to_array(initializers[node.input[1]])  # (directions, 4H, D)
-        matches = [d for d in range(w.shape[0]) if np.array_equal(w[d], w_expected)]
+        r = numpy_helper.to_array(initializers[node.input[2]])  # (directions, 4H, H)
+        matches = [d for d in range(r.shape[0]) if np.array_equal(r[d], r_expected)]
         if not matches:
             continue
-        if patch.input_forget and "input_forget" not in {a.name for a in node.attribute}:
+        if patch.coupled and "input_forget" not in {a.name for a in node.attribute}:
             # Both directions of a bidirectional node are the same variant.
             node.attribute.append(helper.make_attribute("input_forget", 1))
         if patch.peephole is not None:
-            _set_peephole(graph, node, initializers, w.shape[0], matches[0], patch.peephole)
+            peephole = np.concatenate([patch.peephole[g] for g in "iof"])  # ONNX's P order
+            _set_peephole(graph, node, initializers, r.shape[0], matches[0], peephole)
         return
     raise ValueError(
         "The ONNX converter wrote no LSTM node for an LSTM variant layer, so its "
