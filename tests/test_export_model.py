@@ -32,9 +32,12 @@ ARCHITECTURES = {
     ),
 }
 # The variants the native ops compute (peepholes: LiteRT's cell_to_* weights,
-# ONNX's P; coupled gates: ONNX's input_forget), in native LSTM directions per
+# ONNX's P; coupled gates: LiteRT's CIFG, ONNX's input_forget), in native LSTM directions per
 # model below; the others run unrolled: builtin ops, no loop.
-NATIVE_VARIANTS = {"onnx": ("diagonal_peephole", "coupled"), "litert": ("diagonal_peephole",)}
+NATIVE_VARIANTS = {
+    "onnx": ("diagonal_peephole", "coupled"),
+    "litert": ("diagonal_peephole", "coupled"),
+}
 VARIANT_LSTMS = 3  # a Bidirectional and a go_backwards layer
 
 
@@ -118,6 +121,21 @@ def test_variant_native_or_unrolled_equal_to_predict(fmt, variant, tmp_path):
     export_model(model, path, format=fmt)
     native = VARIANT_LSTMS if variant in NATIVE_VARIANTS[fmt] else 0
     _check_file(fmt, path, model, native_lstms=native)
+    if native and fmt == "litert":
+        interpreter = Interpreter(model_path=str(path))
+        interpreter.allocate_tensors()
+        lstms = [
+            op["inputs"]
+            for op in interpreter._get_ops_details()
+            if op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+        ]
+        # Inputs 1, 5, 12: the input gate's weights and bias (absent: CIFG);
+        # 9, 10, 11: the peephole weights.
+        for inputs in lstms:
+            if variant == "coupled":
+                assert [inputs[k] for k in (1, 5, 12)] == [-1, -1, -1]
+            else:
+                assert min(inputs[k] for k in (9, 10, 11)) >= 0
 
 
 @pytest.mark.parametrize("fmt", ["litert", "onnx"])

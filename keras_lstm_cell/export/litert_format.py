@@ -50,7 +50,8 @@ def convert(serve, tracked, patches=()) -> bytes:
 
 def _finish_fused_ops(flatbuffer: bytes, patches) -> bytes:
     """The flatbuffer with its fused LSTM ops' cell clipping turned off and
-    each patch's peephole weights added.
+    each patch applied: peephole weights added, or the input gate removed
+    (CIFG) for the coupled cell.
 
     The converter writes `cell_clip=10` into every fused LSTM it makes from a
     Keras LSTM; Keras clips nothing, so a cell state beyond ±10 (possible in
@@ -79,8 +80,13 @@ def _finish_fused_ops(flatbuffer: bytes, patches) -> bytes:
         op.builtinOptions.projClip = 0.0
     for patch in patches:
         subgraph, op = _op_of(model, ops, patch)
-        for gate, position in _CELL_TO_GATE.items():
-            op.inputs[position] = _add_constant(model, subgraph, patch.peephole[gate])
+        if patch.peephole is not None:
+            for gate, position in _CELL_TO_GATE.items():
+                op.inputs[position] = _add_constant(model, subgraph, patch.peephole[gate])
+        if patch.coupled:
+            # CIFG: without input-gate weights the kernel computes i = 1 - f.
+            for position in _INPUT_GATE:
+                op.inputs[position] = -1
     return flatbuffer_utils.convert_object_to_bytearray(model)
 
 
@@ -88,6 +94,8 @@ def _finish_fused_ops(flatbuffer: bytes, patches) -> bytes:
 # peephole (cell_to_*) weights, per gate.
 _RECURRENT_TO_FORGET = 6
 _CELL_TO_GATE = {"i": 9, "f": 10, "o": 11}
+# input_to_input_weights, recurrent_to_input_weights, input_gate_bias
+_INPUT_GATE = (1, 5, 12)
 
 
 def _op_of(model, ops, patch):

@@ -28,6 +28,7 @@ from keras import activations
 
 from keras_lstm_cell.export import tf_lstm
 from keras_lstm_cell.gate_layout import COUPLED_GATE_ORDER
+from keras_lstm_cell.gate_layout import GATE_ORDER
 from keras_lstm_cell.gate_layout import join_columns
 from keras_lstm_cell.gate_layout import split_columns
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
@@ -51,9 +52,9 @@ def is_lstm_layer(layer) -> bool:
 # Variants each native op computes. The converters fuse only the standard
 # cell; the format modules complete the op they write (see `NativePatch`):
 # the diagonal peepholes are LiteRT's `cell_to_*` weights and ONNX's `P`, the
-# coupled gates ONNX's `input_forget=1`.
+# coupled gates LiteRT's CIFG form and ONNX's `input_forget=1`.
 NATIVE_VARIANTS = {
-    "litert": ("standard", "diagonal_peephole"),
+    "litert": ("standard", "diagonal_peephole", "coupled"),
     "onnx": ("standard", "diagonal_peephole", "coupled"),
 }
 
@@ -203,29 +204,37 @@ class ExportedLSTM(keras.layers.Layer):
 
         The fused op reads its initial states from state tensors that it
         overwrites with its final states, so a second invocation would start
-        where the first ended. One reset step before the sequence clears them:
-        an extra input feature, 1 at the reset step and 0 elsewhere, with
-        weight -RESET_LOGIT into the i, f and o gates makes f = i = o = 0 there
-        (sigmoid(-1e4) is 0 in float32), so c = 0 and h = 0 exactly, whatever
-        the states held. At the other steps the feature adds 0.
+        where the first ended. Reset steps before the sequence clear them: an
+        extra input feature per reset step, 1 there and 0 elsewhere, whose
+        weight -RESET_LOGIT into the f and o gates (and i) makes them 0 there
+        (sigmoid(-1e4) is 0 in float32), so h = 0 and, with i = 0, c = 0
+        exactly, whatever the states held. The coupled cell's i = 1 - f is 1
+        there, so its c = c̃ after the first reset step; a second one, whose
+        feature adds -b_c to z_c (and h = 0 now), makes c̃ = tanh(0) = 0. At
+        the sequence's own steps the features add 0.
         """
         kernel, recurrent, bias = self._weights()
         units = self.source.cell.units
-        batch = self.batch_size
-        features = sequences.shape[-1]
-        reset_row = np.zeros((1, 4 * units), "float32")
-        for gate in (0, 1, 3):  # i, f, o in GATE_ORDER
-            reset_row[0, gate * units : (gate + 1) * units] = -RESET_LOGIT
-        kernel = tf.concat([kernel, tf.constant(reset_row)], axis=0)  # (D + 1, 4H)
-        reset_step = np.zeros((batch, 1, features + 1), "float32")
-        reset_step[..., -1] = 1.0
-        flagged = tf.pad(sequences, [[0, 0], [0, 0], [0, 1]])  # (B, T, D + 1)
-        inputs = tf.concat([tf.constant(reset_step), flagged], axis=1)  # (B, T + 1, D + 1)
-        zeros = tf.constant(np.zeros((batch, units), "float32"))
+        gates = {g: slice(k * units, (k + 1) * units) for k, g in enumerate(GATE_ORDER)}
+        coupled = self.patch is not None and self.patch.coupled
+        reset_rows = [np.zeros((4 * units,), "float32")]
+        for gate in ("f", "o") if coupled else ("i", "f", "o"):
+            reset_rows[0][gates[gate]] = -RESET_LOGIT
+        if coupled:
+            reset_rows.append(reset_rows[0].copy())
+            reset_rows[1][gates["c"]] = -self.constants[2][gates["c"]]
+        n = len(reset_rows)
+        kernel = tf.concat([kernel, tf.constant(np.stack(reset_rows))], axis=0)  # (D + n, 4H)
+        reset_steps = np.zeros((self.batch_size, n, sequences.shape[-1] + n), "float32")
+        for k in range(n):
+            reset_steps[:, k, -n + k] = 1.0
+        flagged = tf.pad(sequences, [[0, 0], [0, 0], [0, n]])  # (B, T, D + n)
+        inputs = tf.concat([tf.constant(reset_steps), flagged], axis=1)  # (B, n + T, D + n)
+        zeros = tf.constant(np.zeros((self.batch_size, units), "float32"))
         _, outputs, _, _, _ = tf_lstm.composite_lstm()(
             inputs, zeros, zeros, kernel, recurrent, bias
         )
-        return outputs[:, 1:]
+        return outputs[:, n:]
 
 
 class ExportedBidirectional(keras.layers.Layer):
