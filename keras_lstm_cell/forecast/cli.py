@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import errno
 import os
 import re
 import signal
@@ -24,19 +25,24 @@ import tensorflow as tf
 from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
+from keras_lstm_cell.forecast.config import DECIMALS
 from keras_lstm_cell.forecast.config import DEVICES
 from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
 from keras_lstm_cell.forecast.config import GAP_POLICIES
 from keras_lstm_cell.forecast.config import LAYERS
 from keras_lstm_cell.forecast.config import MISSING_POLICIES
 from keras_lstm_cell.forecast.config import STRATEGIES
+from keras_lstm_cell.forecast.config import THOUSANDS
 from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.data import resolve_config
 from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.files import check_plain_name
+from keras_lstm_cell.forecast.record import RUN_RECORD
 from keras_lstm_cell.forecast.record import TRAINED
 from keras_lstm_cell.forecast.record import read_history
 from keras_lstm_cell.forecast.record import read_run_record
@@ -89,6 +95,20 @@ def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument(
         "--max-gap", type=int, help=f"longest gap filled, in rows (default: {defaults.max_gap})"
     )
+    data.add_argument(
+        "--freq",
+        help="pandas frequency of the rows: D, B (business days), W-SUN, MS, QS, YS, h, "
+        "15min, ... (default: inferred from the dates)",
+    )
+    data.add_argument("--sep", help="field separator: ',', ';', tab or '|' (default: detected)")
+    data.add_argument(
+        "--decimal", choices=DECIMALS, help="decimal mark of the numbers (default: detected)"
+    )
+    data.add_argument(
+        "--thousands",
+        choices=THOUSANDS,
+        help='thousands separator of the numbers, as in "8,077.20" (default: detected)',
+    )
 
 
 def _add_model_arguments(model, defaults: ForecastConfig) -> None:
@@ -131,8 +151,11 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument("--val-fraction", type=float, help=f"(default: {defaults.val_fraction})")
     fit.add_argument("--test-fraction", type=float, help=f"(default: {defaults.test_fraction})")
     fit.add_argument("--patience", type=int, help=f"early stopping (default: {defaults.patience})")
+    season = defaults.season or "the frequency's: 7 days, 5 business days, 12 months, ..."
     fit.add_argument(
-        "--season", type=int, help=f"seasonal-naive period (default: {defaults.season})"
+        "--season",
+        type=int,
+        help=f"period of seasonal naive and of the MASE scale, in rows (default: {season})",
     )
     fit.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
     fit.add_argument("--device", choices=DEVICES, help=f"(default: {defaults.device})")
@@ -202,9 +225,9 @@ def build_parser(
 
 _SETTINGS = (
     "csv", "date_column", "target", "features", "unit", "duplicates", "missing", "gaps",
-    "max_gap", "window", "horizon", "transform", "units", "layers", "epochs", "batch_size",
-    "learning_rate", "val_fraction", "test_fraction", "patience", "season", "seed", "device",
-    "layer", "gate_monitor", "distribute",
+    "max_gap", "freq", "sep", "decimal", "thousands", "window", "horizon", "transform", "units",
+    "layers", "epochs", "batch_size", "learning_rate", "val_fraction", "test_fraction",
+    "patience", "season", "seed", "device", "layer", "gate_monitor", "distribute",
 )  # fmt: skip
 
 
@@ -274,11 +297,16 @@ def _plan_run(args, defaults: dict, name_prefix: str | None):
     return config, logdir, None if args.no_export else export_dir
 
 
+def _shown_date(timestamp) -> str:
+    return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)
+
+
 def _describe_data(data, config: ForecastConfig) -> None:
     series = data.series
     print(
-        f"Data: {series.source}: {len(series)} rows, {series.dates[0].date()} .. "
-        f"{series.dates[-1].date()}, target {series.target!r}, inputs {series.columns}"
+        f"Data: {series.source}: {len(series)} rows, {_shown_date(series.dates[0])} .. "
+        f"{_shown_date(series.dates[-1])}, target {series.target!r}, inputs {series.columns}, "
+        f"frequency {frequency.describe(series.freq)}, season {data.season}"
     )
     for note in series.notes:
         print(f"  note: {note}")
@@ -322,6 +350,7 @@ def _train(args, defaults: dict, name_prefix: str | None) -> int:
     # First of all TensorFlow work: a multi-worker strategy configures the runtime.
     strategy = get_strategy(config.distribute)
     data = prepare_data(config)
+    config = resolve_config(config, data)
     if args.resume:
         print(f"Resuming {logdir}")
     _describe_data(data, config)
@@ -344,11 +373,53 @@ def _train(args, defaults: dict, name_prefix: str | None) -> int:
         )
     except KeyboardInterrupt:
         return _interrupted(logdir)
+    except (OSError, tf.errors.OpError) as e:
+        message = disk_full_message(e, logdir, export_dir)
+        if message is None:
+            raise
+        raise ValueError(message) from None
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
     _report(run)
     return 0
+
+
+# How a full disk reads: OSError's errno, or the text of h5py's and
+# TensorFlow's errors (TensorFlow raises ResourceExhaustedError for ENOSPC).
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
+
+
+def disk_full_message(error: BaseException, logdir: str, export_dir: str | None) -> str | None:
+    """The one-line message for a disk that filled up during a run, else `None`.
+
+    It names the file being written (from the error, or the directory it was
+    in) and how to go on once there is room again.
+    """
+    text = str(error)
+    if getattr(error, "errno", None) not in _DISK_FULL_ERRNOS and not any(
+        phrase in text for phrase in _DISK_FULL_TEXTS
+    ):
+        return None
+    path = getattr(error, "filename", None)
+    if not path:
+        # TensorFlow and h5py name the file somewhere in their message.
+        words = re.split(r"[\s'\";,()]+", text)
+        roots = [d for d in (logdir, export_dir) if d]
+        path = next((w for w in words if any(root in w for root in roots)), None)
+    if not path:
+        path = f"the files of {logdir}" + (f" or {export_dir}" if export_dir else "")
+    started = os.path.isfile(os.path.join(logdir, RUN_RECORD))
+    then = (
+        f"continue with: {PROG} train --resume --logdir {logdir}"
+        if started
+        else "run the command again"
+    )
+    return (
+        f"Expected free space on the disk to write {path}. Received: No space left on "
+        f"device; free some space, then {then}"
+    )
 
 
 def _report(run) -> None:
@@ -390,8 +461,7 @@ def _predict(args) -> int:
     target = metadata["target"]
     print(f"{'date':<19}  {target}")
     for date, value in forecasts[target].items():
-        shown = str(date.date()) if date == date.normalize() else str(date)
-        print(f"{shown:<19}  {value:.6g}")
+        print(f"{_shown_date(date):<19}  {value:.6g}")
     return 0
 
 
