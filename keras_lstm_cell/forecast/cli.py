@@ -297,15 +297,14 @@ def _plan_run(args, defaults: dict, name_prefix: str | None):
     return config, logdir, None if args.no_export else export_dir
 
 
-def _shown_date(timestamp) -> str:
-    return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)
-
-
 def _describe_data(data, config: ForecastConfig) -> None:
     series = data.series
+    first, last = series.dates[0], series.dates[-1]
+    if first == first.normalize() and last == last.normalize():
+        first, last = first.date(), last.date()
     print(
-        f"Data: {series.source}: {len(series)} rows, {_shown_date(series.dates[0])} .. "
-        f"{_shown_date(series.dates[-1])}, target {series.target!r}, inputs {series.columns}, "
+        f"Data: {series.source}: {len(series)} rows, {first} .. {last}, "
+        f"target {series.target!r}, inputs {series.columns}, "
         f"frequency {frequency.describe(series.freq)}, season {data.season}"
     )
     for note in series.notes:
@@ -408,6 +407,8 @@ def disk_full_message(error: BaseException, logdir: str, export_dir: str | None)
         words = re.split(r"[\s'\";,()]+", text)
         roots = [d for d in (logdir, export_dir) if d]
         path = next((w for w in words if any(root in w for root in roots)), None)
+    if path and os.path.isabs(path) and not os.path.relpath(path).startswith(".."):
+        path = os.path.relpath(path)  # as the run's directories are shown
     if not path:
         path = f"the files of {logdir}" + (f" or {export_dir}" if export_dir else "")
     started = os.path.isfile(os.path.join(logdir, RUN_RECORD))
@@ -460,8 +461,10 @@ def _predict(args) -> int:
     )
     target = metadata["target"]
     print(f"{'date':<19}  {target}")
+    # Hours are shown on every row once one of them has a time of day.
+    with_time = any(date != date.normalize() for date in forecasts.index)
     for date, value in forecasts[target].items():
-        print(f"{_shown_date(date):<19}  {value:.6g}")
+        print(f"{str(date) if with_time else str(date.date()):<19}  {value:.6g}")
     return 0
 
 
