@@ -1,7 +1,8 @@
 """Forecasting with an LSTM: the application behind `keras-lstm-cell train`.
 
 Built on the package's layers, never the other way round. Its pieces, by
-concept: `config` (every setting), `timeseries` (reading a CSV), `windows`
+concept: `config` (every setting), `timeseries` (reading a CSV), `frequency`
+(its calendar), `csv_format` (separators and number formats), `windows`
 (`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
 `callbacks`, `plotting`, `record` (`RunRecord`, run.json), `resume`,

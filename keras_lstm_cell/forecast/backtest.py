@@ -136,7 +136,7 @@ def fold_data(data: ForecastData, fold: dict, scaler: WindowScaler | None = None
         data,
         slices=dict(fold),
         scaler=scaler,
-        mase_scale=forecast_metrics.naive_scale(train_rows),
+        mase_scale=forecast_metrics.naive_scale(train_rows, data.season),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import errno
 import os
 import re
 import signal
@@ -26,23 +27,28 @@ import tensorflow as tf
 from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.backtest import backtest
 from keras_lstm_cell.forecast.backtest import plan_folds
 from keras_lstm_cell.forecast.backtest import read_backtest_rows
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
+from keras_lstm_cell.forecast.config import DECIMALS
 from keras_lstm_cell.forecast.config import DEVICES
 from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
 from keras_lstm_cell.forecast.config import GAP_POLICIES
 from keras_lstm_cell.forecast.config import LAYERS
 from keras_lstm_cell.forecast.config import MISSING_POLICIES
 from keras_lstm_cell.forecast.config import STRATEGIES
+from keras_lstm_cell.forecast.config import THOUSANDS
 from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.data import resolve_config
 from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.files import check_plain_name
 from keras_lstm_cell.forecast.record import BACKTEST
+from keras_lstm_cell.forecast.record import RUN_RECORD
 from keras_lstm_cell.forecast.record import TRAIN
 from keras_lstm_cell.forecast.record import TRAINED
 from keras_lstm_cell.forecast.record import read_history
@@ -99,6 +105,20 @@ def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument(
         "--max-gap", type=int, help=f"longest gap filled, in rows (default: {defaults.max_gap})"
     )
+    data.add_argument(
+        "--freq",
+        help="pandas frequency of the rows: D, B (business days), W-SUN, MS, QS, YS, h, "
+        "15min, ... (default: inferred from the dates)",
+    )
+    data.add_argument("--sep", help="field separator: ',', ';', tab or '|' (default: detected)")
+    data.add_argument(
+        "--decimal", choices=DECIMALS, help="decimal mark of the numbers (default: detected)"
+    )
+    data.add_argument(
+        "--thousands",
+        choices=THOUSANDS,
+        help='thousands separator of the numbers, as in "8,077.20" (default: detected)',
+    )
 
 
 def _add_model_arguments(model, defaults: ForecastConfig) -> None:
@@ -141,8 +161,11 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument("--val-fraction", type=float, help=f"(default: {defaults.val_fraction})")
     fit.add_argument("--test-fraction", type=float, help=f"(default: {defaults.test_fraction})")
     fit.add_argument("--patience", type=int, help=f"early stopping (default: {defaults.patience})")
+    season = defaults.season or "the frequency's: 7 days, 5 business days, 12 months, ..."
     fit.add_argument(
-        "--season", type=int, help=f"seasonal-naive period (default: {defaults.season})"
+        "--season",
+        type=int,
+        help=f"period of seasonal naive and of the MASE scale, in rows (default: {season})",
     )
     fit.add_argument(
         "--interval",
@@ -241,9 +264,9 @@ def build_parser(
 
 _SETTINGS = (
     "csv", "date_column", "target", "features", "unit", "duplicates", "missing", "gaps",
-    "max_gap", "window", "horizon", "transform", "units", "layers", "epochs", "batch_size",
-    "learning_rate", "val_fraction", "test_fraction", "patience", "season", "seed", "device",
-    "layer", "gate_monitor", "distribute", "interval",
+    "max_gap", "freq", "sep", "decimal", "thousands", "window", "horizon", "transform", "units",
+    "layers", "epochs", "batch_size", "learning_rate", "val_fraction", "test_fraction",
+    "patience", "season", "seed", "device", "layer", "gate_monitor", "distribute", "interval",
 )  # fmt: skip
 
 
@@ -319,9 +342,13 @@ def _plan_run(args, defaults: dict, name_prefix: str | None, command: str = TRAI
 
 def _describe_series(data) -> None:
     series = data.series
+    first, last = series.dates[0], series.dates[-1]
+    if first == first.normalize() and last == last.normalize():
+        first, last = first.date(), last.date()
     print(
-        f"Data: {series.source}: {len(series)} rows, {series.dates[0].date()} .. "
-        f"{series.dates[-1].date()}, target {series.target!r}, inputs {series.columns}"
+        f"Data: {series.source}: {len(series)} rows, {first} .. {last}, "
+        f"target {series.target!r}, inputs {series.columns}, "
+        f"frequency {frequency.describe(series.freq)}, season {data.season}"
     )
     for note in series.notes:
         print(f"  note: {note}")
@@ -369,11 +396,12 @@ def _train(args, defaults: dict, name_prefix: str | None) -> int:
     # First of all TensorFlow work: a multi-worker strategy configures the runtime.
     strategy = get_strategy(config.distribute)
     data = prepare_data(config)
+    config = resolve_config(config, data)
     if args.resume:
         print(f"Resuming {logdir}")
     _describe_data(data, config)
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), _disk_full_named(logdir, export_dir):
             run = training.train(
                 config,
                 logdir=logdir,
@@ -409,10 +437,23 @@ def _sigterm_interrupts():
             signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _disk_full_named(logdir: str, export_dir: str | None):
+    """A disk that fills up ends the command with one line naming the file."""
+    try:
+        yield
+    except (OSError, tf.errors.OpError) as e:
+        message = disk_full_message(e, logdir, export_dir)
+        if message is None:
+            raise
+        raise ValueError(message) from None
+
+
 def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
     config, logdir, _, record = _plan_run(args, defaults, name_prefix, BACKTEST)
     strategy = get_strategy(config.distribute)
     data = prepare_data(config)
+    config = resolve_config(config, data)
     if args.resume:
         print(f"Resuming {logdir}")
     _describe_series(data)
@@ -436,7 +477,7 @@ def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
         )
 
     try:
-        with _sigterm_interrupts():
+        with _sigterm_interrupts(), _disk_full_named(logdir, None):
             result = backtest(
                 config,
                 logdir=logdir,
@@ -465,6 +506,45 @@ def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
     print(f"Plot:        {paths['plot']}")
     print(f"Run:         {paths['logdir']}  (tensorboard --logdir {paths['logdir']})")
     return 0
+
+
+# How a full disk reads: OSError's errno, or the text of h5py's and
+# TensorFlow's errors (TensorFlow raises ResourceExhaustedError for ENOSPC).
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
+
+
+def disk_full_message(error: BaseException, logdir: str, export_dir: str | None) -> str | None:
+    """The one-line message for a disk that filled up during a run, else `None`.
+
+    It names the file being written (from the error, or the directory it was
+    in) and how to go on once there is room again.
+    """
+    text = str(error)
+    if getattr(error, "errno", None) not in _DISK_FULL_ERRNOS and not any(
+        phrase in text for phrase in _DISK_FULL_TEXTS
+    ):
+        return None
+    path = getattr(error, "filename", None)
+    if not path:
+        # TensorFlow and h5py name the file somewhere in their message.
+        words = re.split(r"[\s'\";,()]+", text)
+        roots = [d for d in (logdir, export_dir) if d]
+        path = next((w for w in words if any(root in w for root in roots)), None)
+    if path and os.path.isabs(path) and not os.path.relpath(path).startswith(".."):
+        path = os.path.relpath(path)  # as the run's directories are shown
+    if not path:
+        path = f"the files of {logdir}" + (f" or {export_dir}" if export_dir else "")
+    started = os.path.isfile(os.path.join(logdir, RUN_RECORD))
+    then = (
+        f"continue with: {PROG} train --resume --logdir {logdir}"
+        if started
+        else "run the command again"
+    )
+    return (
+        f"Expected free space on the disk to write {path}. Received: No space left on "
+        f"device; free some space, then {then}"
+    )
 
 
 def _report(run) -> None:
@@ -508,8 +588,10 @@ def _predict(args) -> int:
             f"{name:<19}" if k == 0 else name for k, name in enumerate(["date", *forecasts.columns])
         )
     )
+    # Hours are shown on every row once one of them has a time of day.
+    with_time = any(date != date.normalize() for date in forecasts.index)
     for date, values in forecasts.iterrows():
-        shown = str(date.date()) if date == date.normalize() else str(date)
+        shown = str(date) if with_time else str(date.date())
         print("  ".join([f"{shown:<19}", *(f"{v:.6g}" for v in values)]))
     return 0
 

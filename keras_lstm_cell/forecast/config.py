@@ -32,8 +32,49 @@ STRATEGIES = ("none", "mirrored", "multiworker")
 CLIP_OPTIONS = ("global_clipnorm", "clipnorm", "clipvalue")
 # Settings that may change when a run is resumed; all others must match.
 RESUMABLE_CHANGES = ("epochs", "device", "distribute", "unit")
+# Settings that `None` leaves to the data (inferred when it is read); a run
+# records the values it used.
+RESOLVED_SETTINGS = ("freq", "season")
+# Field separators tried in this order (a tie keeps the first), and the
+# characters numbers may use, as spreadsheets and price sites write them.
+SEPARATORS = (",", ";", "\t", "|")
+DECIMALS = (".", ",")
+THOUSANDS = (",", ".", " ", "'")
 DEFAULT_MAX_GAP = 14  # missing rows filled in one gap: two weeks of a daily series
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit unsigned
+
+
+def check_separator(sep) -> str | None:
+    """`sep` as given (`"tab"` or `"\\t"` for a tab), one character, or `None` to detect."""
+    if sep is None:
+        return None
+    if isinstance(sep, str):
+        sep = {"tab": "\t", "\\t": "\t"}.get(sep, sep)
+    if not isinstance(sep, str) or len(sep) != 1 or sep in '"\r\n' or sep.isalnum():
+        raise ValueError(
+            "Expected `sep` to be one character such as ',', ';', 'tab' or '|'. "
+            f"Received: sep={sep!r}"
+        )
+    return sep
+
+
+def check_number_format(decimal, thousands) -> tuple[str | None, str | None]:
+    """Forced `decimal` and `thousands` characters (`None`: detect), checked."""
+    if decimal is not None and decimal not in DECIMALS:
+        raise ValueError(
+            f"Expected `decimal` to be one of {list(DECIMALS)}. Received: decimal={decimal!r}"
+        )
+    if thousands is not None and thousands not in THOUSANDS:
+        raise ValueError(
+            f"Expected `thousands` to be one of {list(THOUSANDS)}. "
+            f"Received: thousands={thousands!r}"
+        )
+    if decimal is not None and decimal == thousands:
+        raise ValueError(
+            "Expected different `decimal` and `thousands` characters. Received: "
+            f"decimal={decimal!r}, thousands={thousands!r}"
+        )
+    return decimal, thousands
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +100,14 @@ class ForecastConfig:
             steps, `"error"` refuses any gap.
         max_gap: Longest gap, in missing rows, that `"interpolate"` or
             `"ffill"` fills; a longer one stops the run.
+        freq: Pandas frequency alias of the rows ("D", "B", "W-SUN", "MS",
+            "QS-JAN", "h", ...); `None` to infer it from the dates. A run
+            records the frequency it used.
+        sep: Field separator of the CSV (`"tab"` for a tab); `None` to
+            detect `,`, `;`, tab or `|`.
+        decimal: Decimal mark of its numbers, `"."` or `","`; `None` to detect.
+        thousands: Thousands separator of its numbers (`","`, `"."`, `" "`
+            or `"'"`); `None` to detect.
         window: Past rows per input window.
         horizon: Future rows forecast from each window.
         transform: `"diff"` (default), `"log_return"` or `"level"`, see
@@ -78,7 +127,10 @@ class ForecastConfig:
         val_fraction: Share of windows, after training, for validation.
         test_fraction: Share of windows, at the end, for the test.
         patience: Epochs without validation improvement before stopping.
-        season: Period of the seasonal-naive baseline, in rows.
+        season: Period of the seasonal-naive baseline and of the MASE
+            scale, in rows; `None` for the frequency's (7 for days, 5 for
+            business days, 52 for weeks, 12 for months, 4 for quarters, 24
+            for hours, 1 for years). A run records the season it used.
         seed: Seed of weights, shuffling and dropout.
         device: `"cpu"`, `"gpu"` or `"auto"` (GPU when present).
         distribute: `"none"`, `"mirrored"` (every local GPU) or
@@ -99,6 +151,10 @@ class ForecastConfig:
     missing: str = "error"
     gaps: str = "interpolate"  # real files miss a day now and then
     max_gap: int = DEFAULT_MAX_GAP  # a longer gap stops the run
+    freq: str | None = None  # inferred from the dates: "D", "B", "MS", "h", ...
+    sep: str | None = None  # detected: ",", ";", "\t" or "|"
+    decimal: str | None = None  # detected: "." or "," (spreadsheets in Europe)
+    thousands: str | None = None  # detected: "8,077.20" on price sites
     window: int = 7  # a week of daily values, as in the tutorial
     horizon: int = 1  # next day
     transform: str = "diff"  # level-free: survives prices leaving the training range
@@ -115,7 +171,7 @@ class ForecastConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.2  # the tutorial's 80/20, with validation from the 80
     patience: int = 10  # epochs without val_loss improvement before stopping
-    season: int = 7  # weekly seasonal-naive baseline for daily data
+    season: int | None = None  # the frequency's: a week of days, a year of months, ...
     seed: int = 42
     device: str = "cpu"
     gate_monitor: bool = False
@@ -133,10 +189,13 @@ class ForecastConfig:
             "layers",
             "epochs",
             "batch_size",
-            "season",
             "max_gap",
         ):
             check_positive_int(name, getattr(self, name))
+        if self.season is not None:
+            check_positive_int("season", self.season)
+        object.__setattr__(self, "sep", check_separator(self.sep))
+        check_number_format(self.decimal, self.thousands)
         check_non_negative_int("patience", self.patience)
         check_bool("gate_monitor", self.gate_monitor)
         if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
@@ -174,7 +233,7 @@ class ForecastConfig:
         }
         for name, allowed in choices.items():
             check_choice(name, getattr(self, name), allowed)
-        for name in ("csv", "date_column", "target", "unit"):
+        for name in ("csv", "date_column", "target", "unit", "freq"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_lstm_cell.forecast import baselines
+from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast import metrics
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.scaler import WindowScaler
@@ -32,6 +33,10 @@ def load_series(config: ForecastConfig) -> TimeSeries:
         missing=config.missing,
         gaps=config.gaps,
         max_gap=config.max_gap,
+        freq=config.freq,
+        sep=config.sep,
+        decimal=config.decimal,
+        thousands=config.thousands,
     )
     if config.csv is None:
         return TimeSeries.default(**kwargs)
@@ -50,6 +55,11 @@ def prepare_data(config: ForecastConfig, series: TimeSeries | None = None) -> Fo
         transform=config.transform,
         season=config.season,
     )
+
+
+def resolve_config(config: ForecastConfig, data: ForecastData) -> ForecastConfig:
+    """`config` with the frequency and season `data` was read with, as a run records it."""
+    return config.replace(freq=data.series.freq, season=data.season)
 
 
 def required_rows(window: int, horizon: int, val_fraction: float, test_fraction: float) -> int:
@@ -72,9 +82,12 @@ class ForecastData:
     Windows are cut from the whole series (`make_windows`) and split in time:
     training windows first, then validation, then test, each window's target
     later than every target of the part before. `scaler` and `mase_scale`
-    come from the training part alone. A window whose targets include a date
-    that was filled in (`TimeSeries.filled`) trains the model but is not
-    scored: errors are measured on observed values only.
+    come from the training part alone; both seasonal naive and the MASE scale
+    use `season`, by default the frequency's (`frequency.default_season`:
+    7 for daily data, 5 for business days, 12 for monthly, ...). A window
+    whose targets include a date that was filled in (`TimeSeries.filled`)
+    trains the model but is not scored: errors are measured on observed
+    values only.
 
     Args:
         series: The cleaned `TimeSeries`.
@@ -86,7 +99,8 @@ class ForecastData:
         slices: `{"train", "val", "test"}` → slice of the window axis (or
             `{"all"}`, see `for_scoring`).
         scaler: `WindowScaler` fitted on the training windows.
-        mase_scale: In-sample MAE of one-step persistence on training rows.
+        mase_scale: In-sample MAE of seasonal naive (period `season`) on the
+            training rows.
         seasonal: Seasonal-naive forecasts `(N, horizon)`, NaN where undefined.
         season: Period of `seasonal`, in rows.
         observed: `(N,)` bool, whether none of the window's targets was filled in.
@@ -115,10 +129,13 @@ class ForecastData:
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
         transform: str = "diff",
-        season: int = 7,
+        season: int | None = None,
         scaler: WindowScaler | None = None,
     ) -> ForecastData:
-        """Windows, splits and fits the scaler (unless `scaler` is given)."""
+        """Windows, splits and fits the scaler (unless `scaler` is given).
+
+        `season` `None` is the series frequency's default season.
+        """
         minimum = required_rows(window, horizon, val_fraction, test_fraction)
         if len(series) < minimum:
             raise ValueError(
@@ -136,6 +153,7 @@ class ForecastData:
                     f"(log of ratios). Received: non-positive values in {bad} of "
                     f"{series.source}; use transform='diff'"
                 )
+        season = _season(series, season)
         arrays = _windows(series, window, horizon, season)
         train, val, test = split_slices(len(arrays["y"]), val_fraction, test_fraction)
         if scaler is None:
@@ -144,13 +162,19 @@ class ForecastData:
             scaler = WindowScaler.fit(x, y, transform, target_index)
         # Rows up to the last training target: all the model was fitted on.
         train_rows = series.target_values[: train.stop + window + horizon - 1]
+        if len(train_rows) <= season:
+            raise ValueError(
+                f"Expected `season` shorter than the {len(train_rows)} training rows of "
+                f"{series.source} (frequency {series.freq}). Received: season={season}; "
+                "choose a shorter --season"
+            )
         return cls(
             series=series,
             window=window,
             horizon=horizon,
             slices={"train": train, "val": val, "test": test},
             scaler=scaler,
-            mase_scale=metrics.naive_scale(train_rows),
+            mase_scale=metrics.naive_scale(train_rows, season),
             season=season,
             **arrays,
         )
@@ -162,11 +186,12 @@ class ForecastData:
         *,
         window: int,
         horizon: int,
-        season: int,
+        season: int | None,
         scaler: WindowScaler,
         mase_scale: float,
     ) -> ForecastData:
         """Every window of `series` as one part, `"all"`, to score a trained model."""
+        season = _season(series, season)
         if len(series) < window + horizon:
             raise ValueError(
                 f"Expected at least window + horizon = {window + horizon} rows in "
@@ -260,6 +285,7 @@ class ForecastData:
             "first_date": str(series.dates[0]),
             "last_date": str(series.dates[-1]),
             "step": str(series.step),
+            "freq": series.freq,
             "notes": list(series.notes),
             "filled": [list(r) for r in series.filled],
             "window": self.window,
@@ -268,6 +294,11 @@ class ForecastData:
             "mase_scale": self.mase_scale,
             "parts": parts,
         }
+
+
+def _season(series: TimeSeries, season: int | None) -> int:
+    """`season`, or the default season of the series' frequency."""
+    return frequency.default_season(series.freq) if season is None else season
 
 
 def _windows(series: TimeSeries, window: int, horizon: int, season: int) -> dict:

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from keras_lstm_cell._checks import is_int
 from keras_lstm_cell._checks import is_number
+from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import SCORED
@@ -77,6 +78,7 @@ def forecast_metadata(record: RunRecord, data: ForecastData, forecaster: keras.M
         "date_column": series.date_column,
         "columns": series.columns,
         "step": str(series.step),
+        "freq": series.freq,
         "mase_scale": data.mase_scale,
         # As the run started (a resumed run checked it is still the same).
         "training_data": record.training_data,
@@ -91,9 +93,7 @@ def forecast_metadata(record: RunRecord, data: ForecastData, forecaster: keras.M
             "dates": [str(d) for d in last_dates],
             "values": last_values.tolist(),
             "forecast": example.tolist(),
-            "forecast_dates": [
-                str(last_dates[-1] + series.step * (k + 1)) for k in range(data.horizon)
-            ],
+            "forecast_dates": [str(date) for date in series.next_dates(data.horizon)],
         },
     }
 
@@ -235,6 +235,13 @@ def _finite_numbers(value) -> bool:
     return isinstance(value, list) and all(is_number(v) and math.isfinite(v) for v in value)
 
 
+def _frequency(value) -> bool:
+    try:
+        return _text(value) and frequency.to_frequency(value) is not None
+    except ValueError:
+        return False
+
+
 def _scale(value) -> bool:
     return is_number(value) and math.isfinite(value) and value >= 0
 
@@ -277,8 +284,10 @@ _REQUIRED = (
     ("data.parts.test.first_target_date", _text, "a date"),
     ("data.parts.test.last_target_date", _text, "a date"),
 )
-# Entries read when present: exports of format 1 have no fingerprint.
+# Entries read when present: exports of format 1 have no fingerprint, older
+# ones no frequency (their forecasts step by `step`).
 _OPTIONAL = (
+    ("freq", _frequency, "a pandas frequency alias such as 'D', 'B' or 'MS'"),
     ("training_data", _object, "an object"),
     ("training_data.path", _text, "a string"),
     ("training_data.sha256", _text, "a string"),
@@ -287,7 +296,9 @@ _OPTIONAL = (
     ("interval.level", lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)"),
 )
 # Entries of `data` that repeat a top-level one; they must agree.
-_REPEATED = ("window", "horizon", "target", "date_column", "columns", "step", "mase_scale")
+_REPEATED = (
+    "window", "horizon", "target", "date_column", "columns", "step", "freq", "mase_scale"
+)  # fmt: skip
 _MISSING = object()
 
 
@@ -544,6 +555,9 @@ def read_series(metadata: dict, csv=None) -> TimeSeries:
         missing=config.get("missing", "error"),
         gaps=config.get("gaps", "error"),
         max_gap=config.get("max_gap", ForecastConfig().max_gap),
+        # The frequency the model was trained on (an older export's: inferred).
+        freq=metadata.get("freq"),
+        **{key: config.get(key) for key in ("sep", "decimal", "thousands")},
     )
     if csv is not None:
         return TimeSeries.from_csv(csv, **kwargs)
@@ -604,7 +618,6 @@ def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
     """
     model, metadata = load_export(path)
     window = metadata["window"]
-    step = pd.Timedelta(metadata["step"])
     if csv is None:
         last = metadata["last_window"]
         dates = pd.DatetimeIndex(last["dates"])
@@ -618,9 +631,13 @@ def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
         dates = series.dates[-window:]
         values = series.values[-window:]
     forecasts = serve(model, values[None])[0]  # (H,), or (H, 3) with an interval
-    forecast_dates = pd.DatetimeIndex(
-        [dates[-1] + step * (k + 1) for k in range(metadata["horizon"])], name="date"
-    )
+    if "freq" in metadata:
+        forecast_dates = frequency.next_dates(dates[-1], metadata["freq"], metadata["horizon"])
+    else:  # an export without a frequency: steps of its most common spacing
+        step = pd.Timedelta(metadata["step"])
+        forecast_dates = pd.DatetimeIndex(
+            [dates[-1] + step * (k + 1) for k in range(metadata["horizon"])], name="date"
+        )
     if forecasts.ndim == 2:
         columns = (metadata["target"], *BOUNDS[1:])
         frame = pd.DataFrame(forecasts, index=forecast_dates, columns=columns)

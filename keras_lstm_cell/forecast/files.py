@@ -90,9 +90,12 @@ def write_bytes_atomic(path, data: bytes) -> None:
         # mkstemp makes the file private (0600); give it the usual permissions.
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(temporary):
             os.remove(temporary)
+        if isinstance(e, OSError) and e.filename is None:
+            # A failed write names no file; a full disk should say which.
+            raise OSError(e.errno, e.strerror, path) from e
         raise
 
 

@@ -19,6 +19,7 @@ import shutil
 import keras
 import numpy as np
 
+from keras_lstm_cell.forecast.config import RESOLVED_SETTINGS
 from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.files import write_bytes_atomic
@@ -104,6 +105,9 @@ def check_resumable(
     # The same file, wherever the run was started from.
     stored["csv"] = _real(recorded_path(record, stored["csv"]))
     given["csv"] = _real(given["csv"])
+    for k in RESOLVED_SETTINGS:  # None: as the data says, which the data check compares
+        if given[k] is None or stored[k] is None:
+            given[k] = stored[k]
     changed = [
         f"{k}={given[k]!r} (run: {stored[k]!r})"
         for k in stored

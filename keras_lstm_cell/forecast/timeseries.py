@@ -1,4 +1,4 @@
-"""A daily (or other regular) series read from a CSV file, ready for windowing."""
+"""A regular series (daily, business-daily, monthly, hourly, ...) read from a CSV file."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ import pandas as pd
 
 from keras_lstm_cell._checks import check_choice
 from keras_lstm_cell._checks import check_positive_int
+from keras_lstm_cell.forecast import csv_format
+from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import DEFAULT_MAX_GAP
 from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
 from keras_lstm_cell.forecast.config import GAP_POLICIES
 from keras_lstm_cell.forecast.config import MISSING_POLICIES
+from keras_lstm_cell.forecast.config import SEPARATORS
+from keras_lstm_cell.forecast.config import check_number_format
+from keras_lstm_cell.forecast.config import check_separator
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +46,14 @@ DATE_FORMATS = (
     "%d.%m.%Y",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
+    "%b %d, %Y",  # CoinMarketCap's "Dec 04, 2019"
 )
 # Column names taken as the date column when `date_column` is not given.
-DATE_COLUMN_NAMES = ("date", "datetime", "timestamp", "time")
+DATE_COLUMN_NAMES = ("date", "datetime", "timestamp", "time", "month")
 # Column taken as the target when `target` is not given (price files).
 TARGET_COLUMN_NAMES = ("close",)
+# Trailing marks of footnotes in column names ("Close**" on CoinMarketCap).
+_FOOTNOTE_MARKS = "*"
 
 _BANNER_MARK = "cryptodatadownload"
 
@@ -55,13 +63,15 @@ def default_dataset_path() -> str:
     return str(importlib.resources.files("keras_lstm_cell.forecast") / "datasets" / DEFAULT_DATASET)
 
 
-def read_csv(path) -> tuple[pd.DataFrame, list[str]]:
+def read_csv(path, sep: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Reads a CSV as text columns, skipping a CryptoDataDownload banner line.
 
-    Returns the frame (every column as read, names stripped of spaces) and
-    the notes on what was done to it.
+    The separator (`,`, `;`, tab or `|`) is detected unless `sep` is given.
+    Returns the frame (every column as read, names stripped of spaces; its
+    `attrs["sep"]` is the separator) and the notes on what was done to it.
     """
     path = os.fspath(path)
+    sep = check_separator(sep)
     if not os.path.isfile(path):
         why = "a directory" if os.path.isdir(path) else "no such file"
         raise ValueError(
@@ -69,26 +79,31 @@ def read_csv(path) -> tuple[pd.DataFrame, list[str]]:
         )
     try:
         with open(path, encoding="utf-8-sig") as f:
-            first_line = f.readline()
+            lines = [f.readline() for _ in range(csv_format.SAMPLE_LINES + 1)]
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(
             f"Expected `csv` to be a readable UTF-8 text file. Received: csv={path!r} ({e})"
         ) from e
     notes = []
     skiprows = 0
-    if _BANNER_MARK in first_line.lower():
+    if _BANNER_MARK in lines[0].lower():
         skiprows = 1
-        notes.append(f"skipped the banner line {first_line.strip()!r}")
+        notes.append(f"skipped the banner line {lines[0].strip()!r}")
+    if sep is None:
+        sep = csv_format.detect_separator(lines[skiprows:])
+        if sep != ",":
+            notes.append(f"read as a {csv_format.shown_separator(sep)} file")
     try:
         frame = pd.read_csv(
-            path, skiprows=skiprows, dtype=str, encoding="utf-8-sig", keep_default_na=True
+            path, sep=sep, skiprows=skiprows, dtype=str, encoding="utf-8-sig", keep_default_na=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ValueError(
-            f"Expected `csv` to be a comma-separated file with a header row. "
-            f"Received: csv={path!r} ({str(e).strip()})"
+            f"Expected `csv` to be a {csv_format.shown_separator(sep)} file with a header row "
+            f"(choose the separator with --sep). Received: csv={path!r} ({str(e).strip()})"
         ) from e
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["sep"] = sep
     return frame, notes
 
 
@@ -101,6 +116,7 @@ def resolve_column(columns, name: str, argument: str, source: str) -> str:
         raise ValueError(
             f"Expected `{argument}` to name a column of {source}, one of "
             f"{list(columns)} (case-insensitive). Received: {argument}={name!r}"
+            f"{_separator_hint(list(columns))}"
         )
     raise ValueError(
         f"Expected `{argument}` to match exactly one column of {source}, but "
@@ -111,9 +127,19 @@ def resolve_column(columns, name: str, argument: str, source: str) -> str:
 def _find_by_names(columns, names):
     for name in names:
         for column in columns:
-            if column.lower() == name:
+            if column.lower().rstrip(_FOOTNOTE_MARKS) == name:
                 return column
     return None
+
+
+def _separator_hint(columns) -> str:
+    """Why a file may have been read as one column: another separator."""
+    if len(columns) != 1:
+        return ""
+    for sep in SEPARATORS:
+        if sep in columns[0]:
+            return f"; the file looks {csv_format.shown_separator(sep)}: pass --sep {sep!r}"
+    return ""
 
 
 def _single_zone(parsed: pd.DatetimeIndex, column: str, notes) -> pd.DatetimeIndex:
@@ -203,10 +229,15 @@ def _to_numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     bad = values.isna() & text.notna() & (text.astype(str).str.strip() != "")
     if bad.any():
         first = bad.to_numpy().nonzero()[0][0]
+        value = str(text.iloc[first])
+        hint = (
+            "; if it is a number, give its format with --decimal and --thousands"
+            if re.fullmatch(r"[\d\s.,'+-]+", value.strip()) and re.search(r"\d", value)
+            else ""
+        )
         raise ValueError(
             f"Expected column {column!r} of {source} to be numeric. Received: "
-            f"{text.iloc[first]!r} in data row {first + 1} "
-            f"({int(bad.sum())} non-numeric rows)"
+            f"{value!r} in data row {first + 1} ({int(bad.sum())} non-numeric rows){hint}"
         )
     values = values.astype("float64")
     # NaN is a missing value (the `missing` policy); inf and huge values are errors.
@@ -222,7 +253,7 @@ def _to_numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
 
 
 def infer_step(dates: pd.DatetimeIndex) -> pd.Timedelta:
-    """The most common spacing between consecutive dates."""
+    """The most common spacing between consecutive dates (a month is 28 to 31 days)."""
     deltas = pd.Series(dates[1:] - dates[:-1])
     deltas = deltas[deltas > pd.Timedelta(0)]
     if deltas.empty:
@@ -245,12 +276,17 @@ class TimeSeries:
       `"drop"` the row, `"ffill"` (repeat the previous value) or
       `"interpolate"` (linear in time); rows that cannot be filled at the
       start are dropped;
-    - gaps, i.e. missing dates on the grid of the most common spacing
+    - gaps, i.e. missing dates on the grid of the series' frequency `freq`
       (`gaps`, default `"interpolate"`): `"interpolate"` (insert the dates and
       fill them linearly in time) or `"ffill"`, for gaps of at most `max_gap`
       missing rows (a longer gap is refused), or `"keep"` (treat rows as
-      consecutive steps, e.g. trading days). An exchange that published
-      nothing for a few days leaves such gaps in real price files.
+      consecutive steps). An exchange that published nothing for a few days
+      leaves such gaps in real price files; a holiday is a one-row gap of
+      business-day ("B") data, whose weekends are not gaps.
+
+    The frequency is a pandas offset alias ("D", "B", "W-SUN", "MS", "QS-JAN",
+    "h", ...), inferred from the dates (`frequency.infer_frequency`) unless
+    given; dates that fit no frequency, or not the given one, are refused.
 
     What was done is kept in `notes`, one line each, and logged; the dates
     that were filled in are kept in `filled` as `(first, last)` ranges.
@@ -260,17 +296,19 @@ class TimeSeries:
             columns are the model inputs, target first.
         target: Name of the target column, the first column of `frame`.
         source: Where the data came from, for messages.
-        step: Spacing between consecutive rows (most common difference).
+        step: Most common spacing between consecutive rows (for readers of
+            older exports; `freq` is the calendar).
         notes: What reading and cleaning did to the data.
         date_column: Name of the date column in the file.
         filled: Ranges `(first, last)` of dates inserted to fill gaps, as
             ISO date strings.
+        freq: Pandas frequency alias of the rows, e.g. "D", "B" or "MS".
 
     Example:
 
     >>> series = TimeSeries.from_csv(default_dataset_path(), target="temp_max")
-    >>> series.columns, len(series), str(series.step)
-    (['temp_max'], 1461, '1 days 00:00:00')
+    >>> series.columns, len(series), series.freq
+    (['temp_max'], 1461, 'D')
     """
 
     frame: pd.DataFrame
@@ -280,6 +318,7 @@ class TimeSeries:
     notes: tuple[str, ...] = ()
     date_column: str = DEFAULT_DATE_COLUMN
     filled: tuple[tuple[str, str], ...] = ()
+    freq: str = "D"
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -300,6 +339,10 @@ class TimeSeries:
     @property
     def target_values(self) -> np.ndarray:
         return self.frame[self.target].to_numpy(dtype="float64")
+
+    def next_dates(self, count: int) -> pd.DatetimeIndex:
+        """The `count` dates after the last row, on the series' calendar."""
+        return frequency.next_dates(self.dates[-1], self.freq, count)
 
     @property
     def filled_mask(self) -> np.ndarray:
@@ -333,6 +376,10 @@ class TimeSeries:
         missing: str = "error",
         gaps: str = "interpolate",
         max_gap: int = DEFAULT_MAX_GAP,
+        freq: str | None = None,
+        sep: str | None = None,
+        decimal: str | None = None,
+        thousands: str | None = None,
     ) -> TimeSeries:
         """Reads a CSV file, e.g. a CryptoDataDownload file as downloaded.
 
@@ -348,8 +395,13 @@ class TimeSeries:
             missing: Policy for missing values.
             gaps: Policy for missing dates.
             max_gap: Longest gap, in missing rows, that `gaps` fills.
+            freq: Pandas frequency alias of the rows; `None` to infer it.
+            sep: Field separator; `None` to detect `,`, `;`, tab or `|`.
+            decimal: Decimal mark of the numbers, `.` or `,`; `None` to detect.
+            thousands: Thousands separator (`,`, `.`, space or `'`);
+                `None` to detect.
         """
-        frame, notes = read_csv(path)
+        frame, notes = read_csv(path, sep=sep)
         return cls.from_frame(
             frame,
             source=os.fspath(path),
@@ -360,6 +412,9 @@ class TimeSeries:
             missing=missing,
             gaps=gaps,
             max_gap=max_gap,
+            freq=freq,
+            decimal=decimal,
+            thousands=thousands,
             notes=notes,
         )
 
@@ -376,20 +431,31 @@ class TimeSeries:
         missing: str = "error",
         gaps: str = "interpolate",
         max_gap: int = DEFAULT_MAX_GAP,
+        freq: str | None = None,
+        decimal: str | None = None,
+        thousands: str | None = None,
         notes=(),
     ) -> TimeSeries:
-        """Like `from_csv`, for a `DataFrame` of text or numeric columns."""
+        """Like `from_csv`, for a `DataFrame` of text or numeric columns.
+
+        The frame's `attrs["sep"]`, if any, is the separator it was read with
+        (a `;` makes decimal commas the likelier number format).
+        """
         check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
         check_choice("missing", missing, MISSING_POLICIES)
         check_choice("gaps", gaps, GAP_POLICIES)
         max_gap = check_positive_int("max_gap", max_gap)
+        offset = None if freq is None else frequency.to_frequency(freq)
+        decimal, thousands = check_number_format(decimal, thousands)
         if isinstance(features, str):
             features = [f for f in features.split(",") if f.strip()]
         notes = list(notes)
         if len(frame) == 0:
             raise ValueError(f"Expected {source} to have data rows. Received: a header only")
 
-        date_column, inputs = _choose_columns(frame, source, date_column, target, features)
+        date_column = _choose_date_column(frame, source, date_column)
+        frame = _read_numbers(frame, date_column, decimal, thousands, notes)
+        inputs = _choose_inputs(frame, source, date_column, target, features)
         target = inputs[0]
         data = pd.DataFrame({c: _to_numeric(frame, c, source) for c in inputs}, index=frame.index)
         dates = parse_dates(frame[date_column], date_column, source, notes)
@@ -409,7 +475,8 @@ class TimeSeries:
         data = _handle_duplicates(data, duplicates, source, notes)
         data = _handle_missing(data, missing, source, notes)
         step = infer_step(data.index)
-        data, filled = _handle_gaps(data, step, gaps, max_gap, source, notes)
+        offset = _frequency(data.index, offset, source)
+        data, filled = _handle_gaps(data, offset, gaps, max_gap, source, notes)
 
         for note in notes:
             logger.info("%s: %s", source, note)
@@ -421,23 +488,46 @@ class TimeSeries:
             notes=tuple(notes),
             date_column=date_column,
             filled=filled,
+            freq=frequency.alias(offset),
         )
 
 
-def _choose_columns(frame, source, date_column, target, features) -> tuple[str, list[str]]:
-    """The date column and the input columns (target first), by name or detected."""
+def _choose_date_column(frame, source, date_column) -> str:
+    """The date column, by name or detected."""
     columns = list(frame.columns)
-    if date_column is None:
-        date_column = _find_by_names(columns, DATE_COLUMN_NAMES)
-        if date_column is None:
-            raise ValueError(
-                f"Expected `date_column` to name the date column of {source}, "
-                f"one of {columns}; none is called "
-                f"{'/'.join(DATE_COLUMN_NAMES)}. Received: date_column=None"
-            )
-    else:
-        date_column = resolve_column(columns, date_column, "date_column", source)
+    if date_column is not None:
+        return resolve_column(columns, date_column, "date_column", source)
+    found = _find_by_names(columns, DATE_COLUMN_NAMES)
+    if found is None:
+        raise ValueError(
+            f"Expected `date_column` to name the date column of {source}, "
+            f"one of {columns}; none is called "
+            f"{'/'.join(DATE_COLUMN_NAMES)}. Received: date_column=None{_separator_hint(columns)}"
+        )
+    return found
 
+
+def _read_numbers(frame, date_column, decimal, thousands, notes) -> pd.DataFrame:
+    """The frame with numbers written as `1,234.5` or `12,5` rewritten as `1234.5`."""
+    texts = [
+        c for c in frame.columns if c != date_column and not pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    decimal, thousands = csv_format.number_format(
+        [frame[c] for c in texts], frame.attrs.get("sep", ","), decimal, thousands
+    )
+    if (decimal, thousands) == (".", None):
+        return frame
+    frame = frame.copy()
+    for column in texts:
+        frame[column] = csv_format.to_plain_numbers(frame[column], decimal, thousands)
+    written = "12" + (thousands or "") + "345" + decimal + "6"
+    notes.append(f"read numbers written as {written} (decimal {decimal!r})")
+    return frame
+
+
+def _choose_inputs(frame, source, date_column, target, features) -> list[str]:
+    """The input columns, target first, by name or detected."""
+    columns = list(frame.columns)
     if target is None:
         target = _find_by_names(columns, TARGET_COLUMN_NAMES)
         if target is None:
@@ -447,6 +537,7 @@ def _choose_columns(frame, source, date_column, target, features) -> tuple[str, 
                     f"Expected `target` to name the column to forecast, one "
                     f"of the numeric columns {numeric} of {source}. "
                     "Received: target=None"
+                    + ("; no column reads as numbers as written" if not numeric else "")
                 )
             target = numeric[0]
     else:
@@ -462,8 +553,28 @@ def _choose_columns(frame, source, date_column, target, features) -> tuple[str, 
             )
         if column not in inputs:
             inputs.append(column)
+    return inputs
 
-    return date_column, inputs
+
+def _frequency(dates: pd.DatetimeIndex, offset, source: str) -> pd.DateOffset:
+    """`offset` once every date is on its grid, or the inferred frequency."""
+    if offset is not None:
+        off = frequency.off_grid(dates, offset)
+        if len(off):
+            raise ValueError(
+                f"Expected the dates of {source} on the calendar of "
+                f"freq={frequency.alias(offset)!r} from {_shown_date(dates[0])} on. Received: "
+                f"{len(off)} dates off it, first {_shown_date(off[0])} ({off[0]:%A})"
+            )
+        return offset
+    alias, why = frequency.infer_frequency(dates)
+    if alias is None:
+        raise ValueError(
+            f"Expected the dates of {source} to follow one frequency (days, business "
+            f"days, weeks, months, quarters, years, hours, minutes). Received: {why}; "
+            "resample the file, or give the calendar with --freq"
+        )
+    return frequency.to_frequency(alias)
 
 
 def _handle_duplicates(data, policy, source, notes):
@@ -520,24 +631,28 @@ def _shown_date(timestamp: pd.Timestamp) -> str:
     return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)
 
 
-def _handle_gaps(data, step, policy, max_gap, source, notes):
+def _handle_gaps(data, offset, policy, max_gap, source, notes):
     """Fills (or keeps, or refuses) missing dates; returns the data and the filled ranges."""
     if len(data) < 2:
         return data, ()
-    deltas = data.index[1:] - data.index[:-1]
-    gap_rows = np.flatnonzero(deltas > step)
+    grid = frequency.grid(data.index[0], data.index[-1], offset)
+    positions = grid.get_indexer(data.index)  # every date is on the grid
+    missing_after = np.diff(positions) - 1  # per row, dates missing before the next
+    gap_rows = np.flatnonzero(missing_after > 0)
     if len(gap_rows) == 0:
         return data, ()
-    missing = [round(deltas[i] / step) - 1 for i in gap_rows]  # per gap
+    missing = [int(missing_after[i]) for i in gap_rows]  # per gap
     # (first, last) missing date of each gap
-    ranges = [(data.index[i] + step, data.index[i + 1] - step) for i in gap_rows]
-    shown = ", ".join(f"{_shown_date(a)} .. {_shown_date(b)}" for a, b in ranges[:3])
+    ranges = [(grid[positions[i] + 1], grid[positions[i + 1] - 1]) for i in gap_rows]
+    shown = ", ".join(
+        _shown_date(a) if a == b else f"{_shown_date(a)} .. {_shown_date(b)}" for a, b in ranges[:3]
+    )
     shown += f" and {len(ranges) - 3} more" if len(ranges) > 3 else ""
     if policy == "error":
         raise ValueError(
-            f"Expected one row every {step} in {source}. Received: {len(gap_rows)} "
-            f"gaps, {sum(missing)} missing dates ({shown}). Choose gaps="
-            "'interpolate', 'ffill' or 'keep' (--gaps)"
+            f"Expected a row for every date of frequency {frequency.describe(offset.freqstr)} in "
+            f"{source}. Received: {len(gap_rows)} gaps, {sum(missing)} missing dates ({shown}). "
+            "Choose gaps='interpolate', 'ffill' or 'keep' (--gaps)"
         )
     if policy == "keep":
         notes.append(f"kept {len(gap_rows)} gaps ({shown}): rows are treated as consecutive steps")
@@ -550,14 +665,6 @@ def _handle_gaps(data, step, policy, max_gap, source, notes):
             f"to fill them. Received: {missing[longest]} missing dates "
             f"{_shown_date(first)} .. {_shown_date(last)}; raise --max-gap, or "
             "choose gaps='keep' (--gaps keep)"
-        )
-    grid = pd.date_range(data.index[0], data.index[-1], freq=step, name="date")
-    off_grid = data.index.difference(grid)
-    if len(off_grid):
-        raise ValueError(
-            f"Expected the dates of {source} to lie on a grid of {step} to fill "
-            f"gaps. Received: {len(off_grid)} dates off it, first "
-            f"{off_grid[0]}. Use gaps='keep'"
         )
     data = data.reindex(grid)
     data = data.ffill() if policy == "ffill" else data.interpolate(method="time")

@@ -35,6 +35,7 @@ from keras_lstm_cell.forecast.callbacks import standard_callbacks
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
+from keras_lstm_cell.forecast.data import resolve_config
 from keras_lstm_cell.forecast.distribute import cleanup_worker_path
 from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.distribute import resolve_device
@@ -173,6 +174,7 @@ def train(
     )
     if data is None:
         data = prepare_data(config)
+    config = resolve_config(config, data)  # recorded with the frequency and season used
     device = resolve_device(config.device)
     keras.utils.set_random_seed(config.seed)
     with (

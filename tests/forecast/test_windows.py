@@ -224,7 +224,10 @@ def test_forecast_data_fits_on_training_windows_only():
     )
     spiked_data = ForecastData.from_series(spiked, window=3, val_fraction=0.2, test_fraction=0.2)
     assert spiked_data.scaler == data.scaler
-    assert spiked_data.mase_scale == data.mase_scale == 1.0
+    # MASE's scale is seasonal naive's in-sample MAE, with the daily season of 7 rows.
+    assert data.season == 7
+    assert spiked_data.mase_scale == data.mase_scale == 7.0
+    assert ForecastData.from_series(series, window=3, season=1).mase_scale == 1.0
     xs, ys = data.scaled("train")
     assert xs.dtype == np.float32 and ys.tolist()[0] == [
         pytest.approx(1 / data.scaler.target_scale[0])
