@@ -1,6 +1,6 @@
 """keras-lstm-cell: a readable, verified LSTM cell for Keras 3."""
 
-from keras_lstm_cell import _tf_startup  # noqa: F401  (first: loads TensorFlow quietly)
+from keras_lstm_cell import _startup  # noqa: F401  (first: the commands' quiet start)
 from keras_lstm_cell._version import __version__
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
