@@ -1,8 +1,7 @@
 """keras-lstm-cell: a readable, verified LSTM cell for Keras 3."""
 
-from keras_lstm_cell import _tf_startup  # noqa: F401  (first: loads TensorFlow quietly)
+from keras_lstm_cell import _startup  # noqa: F401  (first: the commands' quiet start)
 from keras_lstm_cell._version import __version__
-from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.export import export_model
@@ -13,6 +12,7 @@ from keras_lstm_cell.gate_trace import find_lstm_layers
 from keras_lstm_cell.gate_trace import trace
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
+from keras_lstm_cell.variant import VARIANTS
 
 __all__ = [
     "GATE_ORDER",

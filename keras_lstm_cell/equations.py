@@ -39,6 +39,7 @@ from typing import NamedTuple
 from keras import ops
 
 from keras_lstm_cell.gate_layout import GATE_ORDER
+from keras_lstm_cell.variant import VARIANTS  # noqa: F401  (its former home; re-exported)
 
 Tensor = Any
 Activation = Callable[[Tensor], Tensor]
@@ -53,16 +54,6 @@ class GateValues(NamedTuple):
     c_tilde: Tensor  # cell input (candidate)
     c: Tensor  # cell state
     h: Tensor  # hidden state, the output
-
-
-# Constructor values of `SimpleLSTMCell(variant=...)`; "standard" is the cell above.
-VARIANTS: tuple[str, ...] = (
-    "standard",
-    "peephole",
-    "diagonal_peephole",
-    "layer_norm",
-    "coupled",
-)
 
 
 def split_preactivations(z: Tensor, order: tuple[str, ...] = GATE_ORDER) -> dict[str, Tensor]:

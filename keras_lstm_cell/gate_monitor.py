@@ -104,9 +104,8 @@ class GateMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._layers = self._monitored_layers()
-        # The package has already loaded TensorFlow, quietly (`_tf_startup`);
-        # importing it here rather than at the top keeps the package importable
-        # on the JAX backend without TensorFlow, until a monitor is used.
+        # Imported here, not at the top: on the JAX and torch backends the
+        # package loads TensorFlow only when a monitor writes its summaries.
         import tensorflow as tf
 
         self._writer = tf.summary.create_file_writer(self.logdir)

@@ -21,37 +21,17 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from keras_lstm_cell._checks import check_bool
 from keras_lstm_cell._checks import check_positive_int
 from keras_lstm_cell._checks import is_int
-from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
 from keras_lstm_cell.equations import layer_norm
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.equations import split_preactivations
-from keras_lstm_cell.gate_layout import COUPLED_GATE_ORDER
-from keras_lstm_cell.gate_layout import GATE_ORDER
-from keras_lstm_cell.gate_layout import PEEPHOLE_GATE_ORDER
 from keras_lstm_cell.gate_layout import WIKIPEDIA_ORDER
 from keras_lstm_cell.gate_layout import check_weight_dict
 from keras_lstm_cell.gate_layout import gate_slice
 from keras_lstm_cell.gate_layout import join_columns
 from keras_lstm_cell.gate_layout import split_columns
-
-# The diagonal peephole vectors, named as in the former tf.keras PeepholeLSTMCell
-# so its `get_weights()` list loads with `set_weights`.
-_PEEPHOLE_WEIGHTS = {
-    "P_i": "input_gate_peephole_weights",
-    "P_f": "forget_gate_peephole_weights",
-    "P_o": "output_gate_peephole_weights",
-}
-# The layer-norm gains and shifts, in the order of TensorFlow Addons'
-# LayerNormLSTMCell weights (kernel_norm, recurrent_norm, state_norm).
-_NORM_WEIGHTS = (
-    "kernel_norm_gamma",
-    "kernel_norm_beta",
-    "recurrent_norm_gamma",
-    "recurrent_norm_beta",
-    "state_norm_gamma",
-    "state_norm_beta",
-)
+from keras_lstm_cell.variant import VARIANT_SPECS
+from keras_lstm_cell.variant import VARIANTS
 
 
 def _get_activation(name: str, value):
@@ -260,9 +240,8 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         self.implementation = int(implementation)
         self.variant = variant
         self.norm_epsilon = float(norm_epsilon)
-        # Gates fused in `kernel` and `bias`, and in the recurrent weight.
-        self._input_gates = COUPLED_GATE_ORDER if variant == "coupled" else GATE_ORDER
-        self._recurrent_gates = PEEPHOLE_GATE_ORDER if variant == "peephole" else self._input_gates
+        # What the variant changes in the standard cell (`variant.py`).
+        self._spec = VARIANT_SPECS[variant]
         self.activation = _get_activation("activation", activation)
         self.recurrent_activation = _get_activation("recurrent_activation", recurrent_activation)
         self.use_bias = check_bool("use_bias", use_bias)
@@ -285,7 +264,7 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         # Keras's LSTMCell draws one mask per gate once recurrent dropout is on
         # (Gal & Ghahramani); doing the same keeps seeded masks identical.
         if self.recurrent_dropout > 0.0:
-            self.dropout_mask_count = len(self._input_gates)
+            self.dropout_mask_count = len(self._spec.gates)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.state_size = [self.units, self.units]
@@ -305,7 +284,8 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
                 f"Received: input_shape={tuple(input_shape)}"
             )
         self.input_dim = int(input_dim)
-        fused = len(self._input_gates) * self.units  # 4H, or 3H when coupled
+        spec = self._spec
+        fused = len(spec.gates) * self.units  # 4H, or 3H when coupled
         self.kernel = self.add_weight(
             shape=(self.input_dim, fused),
             name="kernel",
@@ -313,19 +293,15 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        recurrent_name = "peephole_kernel" if self.variant == "peephole" else "recurrent_kernel"
+        self.recurrent_kernel = None  # the peephole cell's U is `peephole_kernel`
         recurrent = self.add_weight(
-            shape=(self.units, len(self._recurrent_gates) * self.units),
-            name=recurrent_name,
+            shape=(self.units, len(spec.recurrent_gates) * self.units),
+            name=spec.recurrent_weight,
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
         )
-        if self.variant == "peephole":
-            self.recurrent_kernel = None
-            self.peephole_kernel = recurrent
-        else:
-            self.recurrent_kernel = recurrent
+        setattr(self, spec.recurrent_weight, recurrent)
         if self.use_bias:
             self.bias = self.add_weight(
                 shape=(fused,),
@@ -336,27 +312,21 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             )
         else:
             self.bias = None
-        if self.variant == "diagonal_peephole":
-            # Initialized like the former tf.keras PeepholeLSTMCell's.
-            for name in _PEEPHOLE_WEIGHTS.values():
-                weight = self.add_weight(
-                    shape=(self.units,), name=name, initializer=self.kernel_initializer
-                )
-                setattr(self, name, weight)
-        if self.variant == "layer_norm":
-            for name in _NORM_WEIGHTS:
-                size = self.units if name.startswith("state") else fused
-                initializer = "ones" if name.endswith("gamma") else "zeros"
-                weight = self.add_weight(shape=(size,), name=name, initializer=initializer)
-                setattr(self, name, weight)
+        for extra in spec.extra_weights:
+            weight = self.add_weight(
+                shape=(fused if extra.per_gate else self.units,),
+                name=extra.name,
+                initializer=extra.initializer or self.kernel_initializer,
+            )
+            setattr(self, extra.name, weight)
 
     def _initialize_bias(self, shape, dtype=None):
         if not self.unit_forget_bias:
             return self.bias_initializer(shape, dtype=dtype)
         # Same draws as keras.layers.LSTMCell: b_i, then ones for b_f, then b_c, b_o
         # (the coupled cell has no b_i: ones for b_f, then b_c, b_o).
-        before = self._input_gates.index("f")
-        after = len(self._input_gates) - before - 1
+        before = self._spec.gates.index("f")
+        after = len(self._spec.gates) - before - 1
         blocks = []
         if before:
             blocks.append(self.bias_initializer((before * self.units,), dtype=dtype))
@@ -392,41 +362,10 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         `U h` before adding them; `"coupled"` returns `(B, 3H)` for f, c, o.
         """
         self._require_built("preactivations")
-        if self.variant == "peephole":
-            if c_prev is None:
-                raise ValueError(
-                    "The peephole variant's gates read c_{t-1}: expected "
-                    "`c_prev`, a (batch, units) tensor. Received: c_prev=None"
-                )
-            recurrent_input, recurrent_kernel = c_prev, self.peephole_kernel
-        else:
-            recurrent_input, recurrent_kernel = h_prev, self.recurrent_kernel
-        x_masks = self.get_dropout_mask(inputs) if training else None
-        r_masks = self.get_recurrent_dropout_mask(recurrent_input) if training else None
-        if x_masks is None and r_masks is None:
-            # One product per weight, in keras.layers.LSTMCell's order of
-            # operations, so the two agree to the last bit.
-            wx = ops.matmul(inputs, self.kernel)
-            ur = ops.matmul(recurrent_input, recurrent_kernel)
-        elif self.recurrent_dropout > 0.0:
-            # One mask per gate, as keras.layers.LSTMCell with recurrent dropout.
-            gates = self._input_gates
-            x_masks = x_masks if x_masks is not None else [None] * len(gates)
-            wx_blocks, ur_blocks = [], []
-            for k, gate in enumerate(gates):
-                x_k = inputs if x_masks[k] is None else inputs * x_masks[k]
-                cols = gate_slice(gate, self.units, gates)
-                wx_blocks.append(ops.matmul(x_k, self.kernel[:, cols]))
-            for gate in self._recurrent_gates:
-                r_k = recurrent_input * r_masks[gates.index(gate)]
-                cols = gate_slice(gate, self.units, self._recurrent_gates)
-                ur_blocks.append(ops.matmul(r_k, recurrent_kernel[:, cols]))
-            wx = ops.concatenate(wx_blocks, axis=-1)
-            ur = ops.concatenate(ur_blocks, axis=-1)
-        else:
-            wx = ops.matmul(inputs * x_masks, self.kernel)
-            ur = ops.matmul(recurrent_input, recurrent_kernel)
-        if self.variant == "layer_norm":
+        spec = self._spec
+        recurrent_input = self._recurrent_input(h_prev, c_prev)
+        wx, ur = self._products(inputs, recurrent_input, training)
+        if spec.layer_norm:
             wx = layer_norm(wx, self.kernel_norm_gamma, self.kernel_norm_beta, self.norm_epsilon)
             ur = layer_norm(
                 ur,
@@ -434,15 +373,55 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
                 self.recurrent_norm_beta,
                 self.norm_epsilon,
             )
-        if self.variant == "peephole":
-            # c̃ has no recurrent term; a zero block keeps z in the fused layout.
-            ur_gates = split_preactivations(ur, PEEPHOLE_GATE_ORDER)
-            ur_gates["c"] = ops.zeros_like(ur_gates["f"])
-            ur = ops.concatenate([ur_gates[g] for g in GATE_ORDER], axis=-1)
+        if spec.recurrent_gates != spec.gates:
+            # A zero block for each gate without a recurrent term (the peephole
+            # cell's c̃) keeps U r in z's fused layout.
+            ur_gates = split_preactivations(ur, spec.recurrent_gates)
+            zeros = ops.zeros_like(ur_gates[spec.recurrent_gates[0]])
+            ur = ops.concatenate([ur_gates.get(g, zeros) for g in spec.gates], axis=-1)
         z = ops.add(wx, ur)
         if self.use_bias:
             z = ops.add(z, self.bias)
         return z  # (B, 4H); (B, 3H) when coupled
+
+    def _recurrent_input(self, h_prev, c_prev):
+        """What the recurrent weight multiplies: h_{t-1}, or c_{t-1} (peephole)."""
+        if self._spec.recurrent_input == "h":
+            return h_prev
+        if c_prev is None:
+            raise ValueError(
+                f"The {self.variant} variant's gates read c_{{t-1}}: expected "
+                "`c_prev`, a (batch, units) tensor. Received: c_prev=None"
+            )
+        return c_prev
+
+    def _products(self, inputs, recurrent_input, training):
+        """`(W x_t, U r_{t-1})`, fused, with the dropout masks applied in training."""
+        gates, recurrent_gates = self._spec.gates, self._spec.recurrent_gates
+        recurrent_kernel = getattr(self, self._spec.recurrent_weight)
+        x_masks = self.get_dropout_mask(inputs) if training else None
+        r_masks = self.get_recurrent_dropout_mask(recurrent_input) if training else None
+        if x_masks is None and r_masks is None:
+            # One product per weight, in keras.layers.LSTMCell's order of
+            # operations, so the two agree to the last bit.
+            return ops.matmul(inputs, self.kernel), ops.matmul(recurrent_input, recurrent_kernel)
+        if self.recurrent_dropout == 0.0:
+            return (
+                ops.matmul(inputs * x_masks, self.kernel),
+                ops.matmul(recurrent_input, recurrent_kernel),
+            )
+        # One mask per gate, as keras.layers.LSTMCell with recurrent dropout.
+        x_masks = x_masks if x_masks is not None else [None] * len(gates)
+        wx_blocks, ur_blocks = [], []
+        for k, gate in enumerate(gates):
+            x_k = inputs if x_masks[k] is None else inputs * x_masks[k]
+            cols = gate_slice(gate, self.units, gates)
+            wx_blocks.append(ops.matmul(x_k, self.kernel[:, cols]))
+        for gate in recurrent_gates:
+            r_k = recurrent_input * r_masks[gates.index(gate)]
+            cols = gate_slice(gate, self.units, recurrent_gates)
+            ur_blocks.append(ops.matmul(r_k, recurrent_kernel[:, cols]))
+        return ops.concatenate(wx_blocks, axis=-1), ops.concatenate(ur_blocks, axis=-1)
 
     def gates(self, inputs, states, training=False) -> GateValues:
         """All of f, i, o, c̃, c, h for one step; `call` returns h and (h, c)."""
@@ -453,11 +432,10 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
             inputs = ops.cast(inputs, self.compute_dtype)
         h_prev, c_prev = states[0], states[1]
         z = self.preactivations(inputs, h_prev, training=training, c_prev=c_prev)
-        peephole = None
-        if self.variant == "diagonal_peephole":
-            peephole = {key[-1]: getattr(self, name) for key, name in _PEEPHOLE_WEIGHTS.items()}
+        spec = self._spec
+        peephole = {gate: getattr(self, name) for gate, name in spec.peepholes}
         normalize_c = None
-        if self.variant == "layer_norm":
+        if spec.layer_norm:
             normalize_c = functools.partial(
                 layer_norm,
                 gamma=self.state_norm_gamma,
@@ -465,13 +443,13 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
                 epsilon=self.norm_epsilon,
             )
         return lstm_equations(
-            split_preactivations(z, self._input_gates),
+            split_preactivations(z, spec.gates),
             c_prev,
             sigma_g=self.recurrent_activation,
             sigma_c=self.activation,
             sigma_h=self.activation,
-            peephole=peephole,
-            coupled=self.variant == "coupled",
+            peephole=peephole or None,
+            coupled=spec.coupled,
             normalize_c=normalize_c,
         )
 
@@ -532,20 +510,14 @@ class SimpleLSTMCell(Layer, DropoutRNNCell):
         """`(name, variable, gate order)` for every weight. A fused weight has
         its gate order and is shown per gate as `{name}_{gate}`; the others
         (order `None`) are shown whole."""
-        if self.variant == "peephole":
-            recurrent = self.peephole_kernel
-        else:
-            recurrent = self.recurrent_kernel
+        spec = self._spec
         layout = [
-            ("W", self.kernel, self._input_gates),
-            ("U", recurrent, self._recurrent_gates),
+            ("W", self.kernel, spec.gates),
+            ("U", getattr(self, spec.recurrent_weight), spec.recurrent_gates),
         ]
         if self.use_bias:
-            layout.append(("b", self.bias, self._input_gates))
-        if self.variant == "diagonal_peephole":
-            layout += [(key, getattr(self, name), None) for key, name in _PEEPHOLE_WEIGHTS.items()]
-        if self.variant == "layer_norm":
-            layout += [(name, getattr(self, name), None) for name in _NORM_WEIGHTS]
+            layout.append(("b", self.bias, spec.gates))
+        layout += [(extra.key, getattr(self, extra.name), None) for extra in spec.extra_weights]
         return layout
 
     def _require_built(self, method: str) -> None:

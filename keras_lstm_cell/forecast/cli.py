@@ -24,7 +24,7 @@ import time
 
 import tensorflow as tf
 
-from keras_lstm_cell import _tf_startup
+from keras_lstm_cell import _startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
 from keras_lstm_cell.forecast import frequency
@@ -63,7 +63,7 @@ DEFAULT_FOLDS = 3  # test parts of a backtest
 RUNS_DIR = "runs"
 MODELS_DIR = "saved_models"
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = _startup.EXIT_INTERRUPTED
 
 
 class _Parser(argparse.ArgumentParser):
@@ -626,7 +626,7 @@ def main(
         args = build_parser(ForecastConfig(**defaults), prog).parse_args(argv)
     except SystemExit as e:  # --help, or a usage error already printed
         return e.code if isinstance(e.code, int) else EXIT_USAGE
-    _tf_startup.discover_devices_quietly()
+    _startup.discover_devices_quietly()
     commands = {
         "train": lambda a: _train(a, defaults, name_prefix),
         "backtest": lambda a: _backtest(a, defaults, name_prefix),
@@ -635,6 +635,7 @@ def main(
     }
     started = time.perf_counter()
     try:
+        _startup.command_started()  # Ctrl-C from here on: the command's own message
         code = commands[args.command](args)
     except (ValueError, OSError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
