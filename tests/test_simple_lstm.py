@@ -198,6 +198,7 @@ def _kernel_gradients(config, args, cotangents, training=True):
 MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), (True, False, True)]
 
 
+@pytest.mark.parametrize("project_in_step", [False, True], ids=["x W before", "x W per step"])
 @pytest.mark.parametrize("training", [True, False], ids=["gates kept", "gates recomputed"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize(
@@ -206,7 +207,12 @@ MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), 
     ids=["no mask", "mask", "mask + zero output", "mask + output repeats state"],
 )
 def test_manual_gradient_equals_autodiff(
-    masked, return_sequences, zero_output_for_mask, masked_output_repeats_state, training
+    masked,
+    return_sequences,
+    zero_output_for_mask,
+    masked_output_repeats_state,
+    training,
+    project_in_step,
 ):
     if backend_is("torch"):
         pytest.skip("on torch the fused loop is differentiated by autograd")
@@ -235,6 +241,7 @@ def test_manual_gradient_equals_autodiff(
         unroll=False,
         manual_gradient=True,
         jit=True,
+        project_in_step=project_in_step,
     )
     autodiff = config._replace(manual_gradient=False, jit=False)
     out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents, training)
