@@ -2,7 +2,8 @@
 
 `fused_lstm` runs the standard LSTM over a whole time-major sequence: the
 input projection `x_t · W + b` of every step as one matrix product before the
-loop (or in each step, `LoopConfig.project_in_step`), one recurrent product per step, `z_t = (x_t · W + b) + h_{t-1} · U`,
+loop (or in each step, `LoopConfig.project_in_step`), one recurrent product
+per step, `z_t = (x_t · W + b) + h_{t-1} · U`,
 and the gate arithmetic of `lstm_equations`. (The cell adds `b` last; the sums
 differ by rounding only.) Inside the loop each activation runs over all four
 gates of `z_t` before the split, because XLA on CPU runs one wide kernel about
@@ -38,7 +39,9 @@ On TensorFlow the forward and backward loops are compiled with XLA
 training the TensorFlow forward loop keeps only what it returns: saving the
 gates of every step for the backward pass costs about 40% of the loop's time
 on CPU. A gradient taken through such a call runs the forward loop again, with
-the gates, before the backward loop. On JAX the primal call runs a forward loop without the gates; `jax.custom_vjp`'s forward rule keeps them.
+the gates, before the backward loop. On JAX
+the primal call runs a forward loop without the gates; `jax.custom_vjp`'s
+forward rule keeps them.
 On torch the loop runs step by step, eagerly, and torch's autograd
 differentiates it; it keeps no gates of its own.
 """
