@@ -388,11 +388,11 @@ def test_cudnn_selection(monkeypatch, kwargs, training, masked, reason):
     [
         # Expected reason on (tensorflow, jax, torch); None: cuDNN runs.
         ({"use_bias": False}, False, ("use_bias=True", "use_bias=True", None)),
-        ({}, True, (None, "TensorFlow only", "TensorFlow only")),
+        ({}, True, (None, "TensorFlow only", "takes no mask")),
         (
             {"return_sequences": True},
             True,
-            ("zero_output_for_mask == return_sequences", "TensorFlow only", "TensorFlow only"),
+            ("zero_output_for_mask == return_sequences", "TensorFlow only", "takes no mask"),
         ),
         ({"return_sequences": True, "zero_output_for_mask": True}, True, (None, "mask", "mask")),
     ],
