@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from conftest import backend_is
 
-from keras_lstm_cell import _fast_lstm
-from keras_lstm_cell import simple_lstm
+from keras_lstm_cell import accelerator
+from keras_lstm_cell import loops
+from keras_lstm_cell.loops import fused_lstm
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 from keras_lstm_cell.verify import GRID
@@ -18,7 +19,7 @@ from keras_lstm_cell.verify import scaled_diff
 
 # The loop SimpleLSTM takes on a CPU for a configuration torch's kernel runs:
 # torch's own LSTM kernel on torch, the fused loop elsewhere.
-FAST_LOOP = "native" if backend_is("torch") else "fused"
+FAST_LOOP = "torch_lstm" if backend_is("torch") else "fused"
 
 
 def _np(values):
@@ -177,14 +178,14 @@ def _kernel_gradients(config, args, cotangents, training=True):
         diff = [tf.constant(v) for v in (x, kernel, recurrent, bias, h0, c0)]
         with tf.GradientTape() as tape:
             tape.watch(diff)
-            outputs = _fast_lstm.fused_lstm(*diff, mask, config, training)
+            outputs = fused_lstm.fused_lstm(*diff, mask, config, training)
             loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, cotangents))
         grads = tape.gradient(loss, diff)
     else:
         import jax
 
         def loss_fn(*diff):
-            outputs = _fast_lstm.fused_lstm(*diff, mask, config, training)
+            outputs = fused_lstm.fused_lstm(*diff, mask, config, training)
             return sum((o * w).sum() for o, w in zip(outputs, cotangents)), outputs
 
         (_, outputs), grads = jax.value_and_grad(loss_fn, argnums=tuple(range(6)), has_aux=True)(
@@ -197,6 +198,7 @@ def _kernel_gradients(config, args, cotangents, training=True):
 MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), (True, False, True)]
 
 
+@pytest.mark.parametrize("project_in_step", [False, True], ids=["x W before", "x W per step"])
 @pytest.mark.parametrize("training", [True, False], ids=["gates kept", "gates recomputed"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize(
@@ -205,7 +207,12 @@ MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), 
     ids=["no mask", "mask", "mask + zero output", "mask + output repeats state"],
 )
 def test_manual_gradient_equals_autodiff(
-    masked, return_sequences, zero_output_for_mask, masked_output_repeats_state, training
+    masked,
+    return_sequences,
+    zero_output_for_mask,
+    masked_output_repeats_state,
+    training,
+    project_in_step,
 ):
     if backend_is("torch"):
         pytest.skip("on torch the fused loop is differentiated by autograd")
@@ -224,7 +231,7 @@ def test_manual_gradient_equals_autodiff(
     out_shape = (steps, batch, units) if return_sequences else (batch, units)
     shapes = (out_shape, (batch, units), (batch, units))  # outputs, h_T, c_T
     cotangents = [rng.normal(size=s).astype("float32") for s in shapes]
-    config = _fast_lstm.LoopConfig(
+    config = fused_lstm.LoopConfig(
         sigma_g=keras.activations.sigmoid,
         sigma_c=keras.activations.tanh,
         use_bias=True,
@@ -234,6 +241,7 @@ def test_manual_gradient_equals_autodiff(
         unroll=False,
         manual_gradient=True,
         jit=True,
+        project_in_step=project_in_step,
     )
     autodiff = config._replace(manual_gradient=False, jit=False)
     out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents, training)
@@ -248,7 +256,7 @@ def test_manual_gradient_equals_autodiff(
     [("sigmoid", True), ("tanh", True), ("linear", True), ("relu", False), ("hard_sigmoid", False)],
 )
 def test_hand_written_derivatives_cover_smooth_activations(activation, known):
-    assert _fast_lstm.has_derivative(keras.activations.get(activation)) is known
+    assert fused_lstm.has_derivative(keras.activations.get(activation)) is known
 
 
 # Which loop runs.
@@ -367,7 +375,7 @@ def test_half_precision_runs_the_generic_loop():
     ],
 )
 def test_cudnn_selection(monkeypatch, kwargs, training, masked, reason):
-    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    monkeypatch.setattr(accelerator, "device_kind", lambda: "gpu")
     got = SimpleLSTM(3, **kwargs).cudnn_reason(training=training, masked=masked)
     if reason is None:
         assert got is None
@@ -380,11 +388,11 @@ def test_cudnn_selection(monkeypatch, kwargs, training, masked, reason):
     [
         # Expected reason on (tensorflow, jax, torch); None: cuDNN runs.
         ({"use_bias": False}, False, ("use_bias=True", "use_bias=True", None)),
-        ({}, True, (None, "TensorFlow only", "TensorFlow only")),
+        ({}, True, (None, "TensorFlow only", "takes no mask")),
         (
             {"return_sequences": True},
             True,
-            ("zero_output_for_mask == return_sequences", "TensorFlow only", "TensorFlow only"),
+            ("zero_output_for_mask == return_sequences", "TensorFlow only", "takes no mask"),
         ),
         ({"return_sequences": True, "zero_output_for_mask": True}, True, (None, "mask", "mask")),
     ],
@@ -392,7 +400,7 @@ def test_cudnn_selection(monkeypatch, kwargs, training, masked, reason):
 def test_cudnn_selection_per_backend(monkeypatch, kwargs, masked, reasons):
     # Keras's cuDNN functions need a bias and (JAX) take no mask; torch's
     # kernel takes has_biases=False, and a mask would need packed sequences.
-    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    monkeypatch.setattr(accelerator, "device_kind", lambda: "gpu")
     backend = keras.backend.backend()
     reason = dict(zip(("tensorflow", "jax", "torch"), reasons))[backend]
     got = SimpleLSTM(3, **kwargs).cudnn_reason(masked=masked)
@@ -407,25 +415,27 @@ def test_cudnn_needs_a_gpu():
 
 
 @pytest.mark.parametrize(
-    "backend, device, loops",
+    "backend, device, training, inference",
     [
-        ("tensorflow", "cpu", ("fused",)),
-        ("tensorflow", "gpu", ("cudnn", "fused")),
-        ("jax", "cpu", ("fused",)),
-        ("jax", "gpu", ("fused",)),  # measured faster than cuDNN on an H200
-        ("torch", "cpu", ("native", "fused")),
-        ("torch", "gpu", ("cudnn", "fused")),
+        ("tensorflow", "cpu", ("fused", "generic"), ("fused", "generic")),
+        ("tensorflow", "gpu", ("cudnn", "fused", "generic"), ("cudnn", "fused", "generic")),
+        ("jax", "cpu", ("fused", "generic"), ("fused", "generic")),
+        # measured faster than cuDNN on an H200
+        ("jax", "gpu", ("fused", "generic"), ("fused", "generic")),
+        ("torch", "cpu", ("torch_lstm", "fused", "generic"), ("torch_lstm", "fused", "generic")),
+        ("torch", "gpu", ("torch_lstm", "fused", "generic"), ("torch_lstm", "fused", "generic")),
     ],
 )
-def test_auto_loop_order_per_backend_and_device(backend, device, loops):
-    assert simple_lstm.AUTO_LOOPS[backend, device] == loops
+def test_auto_loop_order_per_backend_device_and_mode(backend, device, training, inference):
+    for mode, names in (("training", training), ("inference", inference)):
+        assert tuple(loop.name for loop in loops.AUTO_LOOPS[backend, device, mode]) == names
 
 
 @pytest.mark.skipif(backend_is("torch"), reason="torch's kernel runs on any device")
 def test_cudnn_unavailable_falls_back_to_the_fused_loop(monkeypatch):
     # The backend's cuDNN function refuses to run without a GPU even when the
     # layer believes one is there; the layer then takes the fused loop.
-    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    monkeypatch.setattr(accelerator, "device_kind", lambda: "gpu")
     layer = SimpleLSTM(3)
     layer(np.ones((2, 4, 3), "float32"))
     assert layer.last_loop == "fused"

@@ -16,7 +16,7 @@ from conftest import backend_is
 from keras.src import backend as keras_backend
 
 from keras_lstm_cell import accelerator
-from keras_lstm_cell import simple_lstm
+from keras_lstm_cell import loops
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.verify import GRID
 from keras_lstm_cell.verify import TF32_TOLERANCE
@@ -88,7 +88,7 @@ def stand_in(monkeypatch):
     """The stand-in as the backend's cuDNN function, with a GPU 'visible'."""
     fake = JaxCudnnStandIn()
     monkeypatch.setattr(keras_backend, "lstm", fake)
-    monkeypatch.setattr(simple_lstm, "_gpu_available", lambda: True)
+    monkeypatch.setattr(accelerator, "device_kind", lambda: "gpu")
     return fake
 
 
@@ -201,7 +201,7 @@ def test_on_a_gpu_forced_cudnn_equals_the_builtin_at_full_precision(config):
     with accelerator.full_float32_precision():
         forward, gradient = _compare(layer, config)
     assert max(forward, gradient) <= tolerance(config.dtype, "SimpleLSTM")
-    assert layer.last_loop == "cudnn"
+    assert layer.last_loop == loops.CUDNN_LOOPS[keras.backend.backend()].name
 
 
 @pytest.mark.gpu
@@ -215,4 +215,4 @@ def test_on_a_gpu_default_precision_within_tf32_tolerance():
 def test_on_a_gpu_auto_takes_the_measured_loop():
     layer = SimpleLSTM(4)
     layer(np.ones((2, 5, 3), "float32"))
-    assert layer.last_loop == simple_lstm.AUTO_LOOPS[keras.backend.backend(), "gpu"][0]
+    assert layer.last_loop == loops.AUTO_LOOPS[keras.backend.backend(), "gpu", "inference"][0].name

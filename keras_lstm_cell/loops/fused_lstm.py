@@ -2,7 +2,8 @@
 
 `fused_lstm` runs the standard LSTM over a whole time-major sequence: the
 input projection `x_t · W + b` of every step as one matrix product before the
-loop, then one recurrent product per step, `z_t = (x_t · W + b) + h_{t-1} · U`,
+loop (or in each step, `LoopConfig.project_in_step`), one recurrent product
+per step, `z_t = (x_t · W + b) + h_{t-1} · U`,
 and the gate arithmetic of `lstm_equations`. (The cell adds `b` last; the sums
 differ by rounding only.) Inside the loop each activation runs over all four
 gates of `z_t` before the split, because XLA on CPU runs one wide kernel about
@@ -38,14 +39,15 @@ On TensorFlow the forward and backward loops are compiled with XLA
 training the TensorFlow forward loop keeps only what it returns: saving the
 gates of every step for the backward pass costs about 40% of the loop's time
 on CPU. A gradient taken through such a call runs the forward loop again, with
-the gates, before the backward loop. (JAX's `jit` drops unused values itself.)
+the gates, before the backward loop. On JAX
+the primal call runs a forward loop without the gates; `jax.custom_vjp`'s
+forward rule keeps them.
 On torch the loop runs step by step, eagerly, and torch's autograd
 differentiates it; it keeps no gates of its own.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 from typing import NamedTuple
@@ -103,6 +105,8 @@ class LoopConfig(NamedTuple):
     unroll: bool  # unroll the time loop when the length is static
     manual_gradient: bool  # hand-written backward pass, else autodiff
     jit: bool  # TensorFlow only: compile both loops with XLA
+    project_in_step: bool = False  # x_t · W in each step, else all steps before the loop
+    scan_unroll: int = 1  # steps per iteration of the compiled loop (JAX)
 
 
 def fused_lstm(
@@ -128,24 +132,30 @@ def fused_lstm(
     """
     backend = keras.backend.backend()
     args = (x, kernel, recurrent_kernel, bias, h0, c0, mask)
+    # Each backend's kernels import their framework: only the one in use loads.
     if backend == "tensorflow":
-        return _tf_fused_lstm(*args, config, training)
+        from keras_lstm_cell.loops._fused_tensorflow import tf_fused_lstm
+
+        return tf_fused_lstm(*args, config, training)
     if backend == "jax":
-        return _jax_kernel(config)(*args)
+        from keras_lstm_cell.loops._fused_jax import jax_kernel
+
+        return jax_kernel(config)(*args)
     if backend == "torch":
         if config.manual_gradient:
             raise ValueError(
                 "On torch the fused loop is differentiated by autograd. "
                 "Received: config.manual_gradient=True"
             )
-        return _forward(_python_scan, *args, config)[:3]
+        return forward_loop(python_scan, *args, config)[:3]
     raise ValueError(
         "The fused LSTM loop supports the 'tensorflow', 'jax' and 'torch' backends. "
         f"Received: backend={backend!r}"
     )
 
 
-# Backend-independent loop bodies; `scan` is `jax.lax.scan` or `_tf_scan`.
+# Backend-independent loop bodies; `scan` is `jax.lax.scan`, TensorFlow's
+# `while_loop` scan (`_fused_tensorflow`) or `python_scan`.
 
 
 def _gate_values(z, c_prev, config):
@@ -163,16 +173,21 @@ def _gate_values(z, c_prev, config):
     )
 
 
-def _forward(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
+def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
     """Runs the loop; returns `(outputs, h_T, c_T, residuals)`."""
 
-    xw = ops.matmul(x, kernel)  # (T, B, 4H): x_t · W of every step at once
-    if config.use_bias:
-        xw = xw + bias
+    def project(x):
+        xw = ops.matmul(x, kernel)
+        return xw + bias if config.use_bias else xw
+
+    # (T, B, 4H): x_t · W of every step at once, unless in each step.
+    xw = x if config.project_in_step else project(x)
 
     def step(carry, inputs):
         h, c, y = carry
         xw_t, m_t = inputs
+        if config.project_in_step:
+            xw_t = project(xw_t)
         g = _gate_values(xw_t + ops.matmul(h, recurrent_kernel), c, config)
         if m_t is None:
             h_next, c_next, y_next = g.h, g.c, g.h
@@ -204,8 +219,8 @@ def _forward(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
     return outputs, h_t, c_t, (hs, cs, gates)
 
 
-def _backward(scan, saved, cotangents, config):
-    """Gradients of `_forward` with respect to `(x, W, U, b, h0, c0)`."""
+def backward_loop(scan, saved, cotangents, config):
+    """Gradients of `forward_loop` with respect to `(x, W, U, b, h0, c0)`."""
     (x, kernel, recurrent_kernel, h0, c0, mask), (hs, cs, gates) = saved
     d_outputs, d_h, d_c = cotangents
     sigma_g_prime = _DERIVATIVES[config.sigma_g]
@@ -272,46 +287,7 @@ def _backward(scan, saved, cotangents, config):
     return d_x, d_kernel, d_recurrent, d_bias, dh0, dc0
 
 
-# TensorFlow.
-
-
-def _tf_scan(step, carry, xs, reverse):
-    """`jax.lax.scan` for TensorFlow: `xs` and the per-step outputs are tuples
-    of `(T, ...)` tensors or `None`."""
-    import tensorflow as tf
-
-    present = [x for x in xs if x is not None]
-    n = present[0].shape[0]
-    if n is None:
-        n = tf.shape(present[0])[0]
-
-    def read(t):
-        # Slices, not TensorArray reads: XLA copies an unstacked array.
-        return tuple(None if x is None else x[t] for x in xs)
-
-    # The first step, outside the loop: it tells which outputs exist (loop
-    # variables cannot be None).
-    t0 = n - 1 if reverse else 0
-    carry, ys0 = step(carry, read(t0))
-    outputs = {
-        k: tf.TensorArray(y.dtype, size=n).write(t0, y) for k, y in enumerate(ys0) if y is not None
-    }
-
-    def body(i, carry, outputs):
-        t = n - 1 - i if reverse else i
-        carry, ys = step(carry, read(t))
-        return i + 1, carry, {k: ta.write(t, ys[k]) for k, ta in outputs.items()}
-
-    _, carry, outputs = tf.while_loop(
-        lambda i, *_: i < n,
-        body,
-        (tf.constant(1), tuple(carry), outputs),
-    )
-    stacked = tuple(outputs[k].stack() if k in outputs else None for k in range(len(ys0)))
-    return carry, stacked
-
-
-def _python_scan(step, carry, xs, reverse):
+def python_scan(step, carry, xs, reverse):
     """`jax.lax.scan` as a Python loop: unrolled when traced (TensorFlow), or
     run step by step (torch, eager)."""
     # Unstacked once: on torch, indexing x[t] at every step would make
@@ -327,95 +303,3 @@ def _python_scan(step, carry, xs, reverse):
         for k in range(len(per_step[0]))
     )
     return carry, stacked
-
-
-@functools.cache
-def _tf_kernels(config: LoopConfig):
-    import tensorflow as tf
-
-    def scan(step, carry, xs, reverse):
-        n = next(x for x in xs if x is not None).shape[0]
-        if config.unroll and n is not None:
-            return _python_scan(step, carry, xs, reverse)
-        return _tf_scan(step, carry, xs, reverse)
-
-    def forward(*args):
-        return _forward(scan, *args, config)
-
-    def backward(saved, cotangents):
-        return _backward(scan, saved, cotangents, config)
-
-    def outputs_only(*args):
-        return _forward(scan, *args, config)[:3]
-
-    if config.jit:
-        forward, backward, outputs_only = (
-            tf.function(f, jit_compile=True, autograph=False)
-            for f in (forward, backward, outputs_only)
-        )
-    return forward, backward, outputs_only
-
-
-def _tf_fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config, training):
-    import tensorflow as tf
-
-    forward, backward, outputs_only = _tf_kernels(config)
-    # Tensors, not variables: `run` must not read variables itself.
-    weights = tuple(tf.convert_to_tensor(v) for v in (kernel, recurrent_kernel, bias))
-    if not config.manual_gradient:
-        return forward(x, *weights, h0, c0, mask)[:3]
-
-    @tf.custom_gradient
-    def run(x, kernel, recurrent_kernel, bias, h0, c0):
-        # `grad` is the only gradient: a tape that saw the loop would also ask
-        # the compiled function for the loop's internals, which XLA cannot give.
-        inputs = tuple(tf.stop_gradient(v) for v in (x, kernel, recurrent_kernel, bias, h0, c0))
-        if training:
-            outputs, h_t, c_t, residuals = forward(*inputs, mask)
-        else:
-            (outputs, h_t, c_t), residuals = outputs_only(*inputs, mask), None
-        x, kernel, recurrent_kernel, _, h0, c0 = inputs
-
-        def grad(*cotangents):
-            cotangents = tuple(
-                tf.zeros_like(ref) if d is None else d
-                for d, ref in zip(cotangents, (outputs, h_t, c_t), strict=True)
-            )
-            kept = forward(*inputs, mask)[3] if residuals is None else residuals
-            return backward(((x, kernel, recurrent_kernel, h0, c0, mask), kept), cotangents)
-
-        return (outputs, h_t, c_t), grad
-
-    return run(x, *weights, h0, c0)
-
-
-# JAX.
-
-
-@functools.cache
-def _jax_kernel(config: LoopConfig):
-    import jax
-
-    def scan(step, carry, xs, reverse):
-        return jax.lax.scan(step, carry, xs, reverse=reverse, unroll=config.unroll)
-
-    def forward(*args):
-        return _forward(scan, *args, config)
-
-    if not config.manual_gradient:
-        return lambda *args: forward(*args)[:3]
-
-    @jax.custom_vjp
-    def run(x, kernel, recurrent_kernel, bias, h0, c0, mask):
-        return forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)[:3]
-
-    def run_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask):
-        outputs, h_t, c_t, residuals = forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)
-        saved = ((x, kernel, recurrent_kernel, h0, c0, mask), residuals)
-        return (outputs, h_t, c_t), saved
-
-    def run_backward(saved, cotangents):
-        return (*_backward(scan, saved, cotangents, config), None)  # None: mask
-
-    run.defvjp(run_forward, run_backward)
-    return run

@@ -1,7 +1,7 @@
-"""`SimpleLSTM`'s loop on TensorFlow while a model is exported, in ops every
-converter reads.
+"""The converter loop's TensorFlow kernel: `SimpleLSTM`'s loop while a model
+is exported, in ops every converter reads.
 
-The fused loop (`_fast_lstm`) is compiled with XLA, which tf2onnx cannot look
+The fused loop (`fused_lstm`) is compiled with XLA, which tf2onnx cannot look
 into (it leaves an invalid `PartitionedCall` node), and collects its outputs
 in a `TensorArray`, which LiteRT runs only with the Flex delegate. While
 Keras's `model.export` or `tf.saved_model.save` traces the model for
@@ -12,22 +12,22 @@ loop (on a 2-core CPU, 0.57x the inference time of `keras.layers.LSTM` on
 (128, 100, 32, 256); this loop measured 1.0-1.4x). This loop has:
 
 - the input projection `x_t · W + b` of every step as one product before the
-  loop (as in `_fast_lstm`), read per step with `tf.gather`;
+  loop (as in `fused_lstm`), read per step with `tf.gather`;
 - a `tf.while_loop` carrying h and c, and with `return_sequences` a `(T, B, H)`
   tensor that each step writes its h into (`tf.tensor_scatter_nd_update`,
   in place in TensorFlow; `SCATTER_ND` in LiteRT, `ScatterND` in ONNX);
 - with `unroll` and a static length, the same step in a Python loop.
 
-The step is `lstm_equations`. It has no mask: masked calls take `_fast_lstm`.
+The step is `lstm_equations`. It has no mask: masked calls take the fused loop.
 """
 
 from __future__ import annotations
 
 import sys
 
-from keras_lstm_cell._fast_lstm import LoopConfig
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.equations import split_preactivations
+from keras_lstm_cell.loops.fused_lstm import LoopConfig
 
 # Modules whose functions trace a model to write it out.
 _EXPORT_MODULES = ("keras.src.export.", "tensorflow.python.saved_model.")
@@ -48,7 +48,7 @@ def in_export_trace() -> bool:
 def inference_lstm(x, kernel, recurrent_kernel, bias, h0, c0, config: LoopConfig):
     """The LSTM over a time-major sequence, for inference on TensorFlow.
 
-    Args, returns: as `_fast_lstm.fused_lstm` without a mask: `x (T, B, D)`,
+    Args, returns: as `fused_lstm.fused_lstm` without a mask: `x (T, B, D)`,
     W `(D, 4H)`, U `(H, 4H)`, b `(4H,)`, h0 and c0 `(B, H)`; returns
     `(outputs, h_T, c_T)` with outputs `(T, B, H)` under
     `config.return_sequences`, else the last output `(B, H)`.

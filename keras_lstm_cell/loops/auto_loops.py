@@ -1,0 +1,50 @@
+"""Which loops `SimpleLSTM(use_cudnn="auto")` tries, per backend, device and mode.
+
+The first loop of an entry that can run a call runs it (`Loop.reason` is
+`None` and `run` does not decline); the generic loop, last in each entry,
+always can. The orders are measured (docs/speed.md): on a CPU with
+`benchmarks/lstm_speed.py`, on a GPU with `benchmarks/gpu_check.py`.
+"""
+
+from __future__ import annotations
+
+from keras_lstm_cell.loops.converter_loop import ConverterLoop
+from keras_lstm_cell.loops.fused_loop import FusedLoop
+from keras_lstm_cell.loops.generic_loop import GenericLoop
+from keras_lstm_cell.loops.keras_cudnn_loop import KerasCudnnLoop
+from keras_lstm_cell.loops.loop import Loop
+from keras_lstm_cell.loops.torch_lstm_loop import TorchLSTMLoop
+
+CUDNN = KerasCudnnLoop()
+CONVERTER = ConverterLoop()
+TORCH_LSTM = TorchLSTMLoop()
+FUSED = FusedLoop()
+GENERIC = GenericLoop()
+MODES = ("training", "inference")
+
+AUTO_LOOPS: dict[tuple[str, str, str], tuple[Loop, ...]] = {
+    # 2-core CPU: the fused loop, XLA-compiled, trains and predicts faster.
+    # While model.export traces for inference, the loop its converters read.
+    ("tensorflow", "cpu", "training"): (FUSED, GENERIC),
+    ("tensorflow", "cpu", "inference"): (CONVERTER, FUSED, GENERIC),
+    # Not measured (no TensorFlow on the GPU machine): as keras.layers.LSTM.
+    ("tensorflow", "gpu", "training"): (CUDNN, FUSED, GENERIC),
+    ("tensorflow", "gpu", "inference"): (CONVERTER, CUDNN, FUSED, GENERIC),
+    # 2-core CPU: the fused loop with x_t · W in each step.
+    **{("jax", "cpu", mode): (FUSED, GENERIC) for mode in MODES},
+    # H200, JAX 0.11.2: the fused loop trained in 0.43-0.68x cuDNN's time on
+    # three shapes of four and 1.01x on the fourth.
+    **{("jax", "gpu", mode): (FUSED, GENERIC) for mode in MODES},
+    # 2-core CPU: torch's kernel trained in 0.47x keras.layers.LSTM's time on
+    # (64, 30, 5, 64), the fused loop in 0.94x, the generic loop in 1.54x.
+    # H200, torch 2.11: cuDNN (torch's kernel there) trained in 0.13-0.19x
+    # the time of the generic loop.
+    **{
+        ("torch", device, mode): (TORCH_LSTM, FUSED, GENERIC)
+        for device in ("cpu", "gpu")
+        for mode in MODES
+    },
+}
+
+# The loop `use_cudnn=True` asks for, per backend.
+CUDNN_LOOPS: dict[str, Loop] = {"tensorflow": CUDNN, "jax": CUDNN, "torch": TORCH_LSTM}
