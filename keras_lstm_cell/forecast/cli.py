@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
-from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
 from keras_lstm_cell.forecast.config import DEVICES
@@ -378,7 +378,7 @@ def _report(run) -> None:
 
 
 def _predict(args) -> int:
-    forecasts, metadata = export.next_forecast(args.model, args.csv)
+    forecasts, metadata = serving.next_forecast(args.model, args.csv)
     first, last = (value[:10] for value in forecasts.attrs["window_dates"])
     source = (
         args.csv if args.csv is not None else f"{metadata['data']['source']} (its training data)"
@@ -396,7 +396,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    evaluation, described = export.evaluate_export(args.model, args.csv)
+    evaluation, described = serving.evaluate_export(args.model, args.csv)
     what = "every window" if args.csv else "the test part of the training data"
     print(
         f"{described['source']}: {what}, {described['windows']} windows, targets "

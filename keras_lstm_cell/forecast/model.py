@@ -33,6 +33,8 @@ def _simple_lstm(
     return SimpleLSTM(units, return_sequences=return_sequences, name=name, **cell_kwargs)
 
 
+PREDICT_BATCH = 1024  # windows per call when a forecaster runs on many
+
 # `layer` choice -> factory `(units, return_sequences, cell_kwargs, name) -> layer`.
 # Both hold the same SimpleLSTMCell weights; "rnn" stays the default because
 # SimpleLSTM's fused CPU loop is not reliably faster (benchmarks/README.md).

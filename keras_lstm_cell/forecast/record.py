@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from keras_lstm_cell.forecast.files import LOCK_FILE
+from keras_lstm_cell.forecast.files import file_sha256
 from keras_lstm_cell.forecast.files import write_json_atomic
+from keras_lstm_cell.forecast.timeseries import default_dataset_path
 
 RUN_RECORD = "run.json"
 HISTORY = "history.csv"
@@ -60,6 +62,12 @@ RUN_ENTRIES = (
 def new_run_id() -> str:
     """Identifies a run; its export carries the same id."""
     return uuid.uuid4().hex
+
+
+def training_data_fingerprint(csv: str | None) -> dict:
+    """Where the training data is, as an absolute path, and its SHA-256."""
+    path = default_dataset_path() if csv is None else os.path.abspath(csv)
+    return {"path": path, "embedded": csv is None, "sha256": file_sha256(path)}
 
 
 def _unreadable(path: str, why: str) -> ValueError:

@@ -21,7 +21,7 @@ import numpy as np
 
 from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
 from keras_lstm_cell.forecast.config import ForecastConfig
-from keras_lstm_cell.forecast.export import file_sha256
+from keras_lstm_cell.forecast.files import file_change
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.record import BACKUP_DIR
 from keras_lstm_cell.forecast.record import FINISHED
@@ -131,11 +131,8 @@ def _check_training_data(record: dict) -> None:
     if recorded is None or recorded.get("embedded"):
         return
     path = recorded["path"]
-    if not os.path.isfile(path):
-        why = "no such file"
-    elif file_sha256(path) != recorded["sha256"]:
-        why = "a different file"
-    else:
+    why = file_change(path, recorded["sha256"])
+    if why is None:
         return
     raise ValueError(
         f"Expected the training data at {path!r} unchanged since the run started "

@@ -44,7 +44,6 @@ from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.export import check_export_target
 from keras_lstm_cell.forecast.export import export_forecaster
 from keras_lstm_cell.forecast.export import forecast_metadata
-from keras_lstm_cell.forecast.export import training_data_fingerprint
 from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
@@ -53,6 +52,7 @@ from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import clear_directory
 from keras_lstm_cell.forecast.files import remove_stale_files
 from keras_lstm_cell.forecast.files import write_bytes_atomic
+from keras_lstm_cell.forecast.model import PREDICT_BATCH
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
 from keras_lstm_cell.forecast.plotting import forecast_png
@@ -69,6 +69,7 @@ from keras_lstm_cell.forecast.record import TRAINING
 from keras_lstm_cell.forecast.record import is_run_directory
 from keras_lstm_cell.forecast.record import new_run_id
 from keras_lstm_cell.forecast.record import read_history
+from keras_lstm_cell.forecast.record import training_data_fingerprint
 from keras_lstm_cell.forecast.record import versions
 from keras_lstm_cell.forecast.record import write_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
@@ -78,7 +79,6 @@ from keras_lstm_cell.forecast.timeseries import DEFAULT_UNITS
 from keras_lstm_cell.gate_monitor import GateMonitor
 
 GATE_PROBE_SIZE = 32  # validation windows traced by GateMonitor each epoch
-_PREDICT_BATCH = 1024
 
 
 # Holds arrays: compared by identity, not field by field.
@@ -289,7 +289,7 @@ def _start_record(config, data, network, device, logdir, export_dir, resume, ove
         }
     # Relative paths (shown ones, a relative --csv) are relative to here.
     record["working_directory"] = os.getcwd()
-    record["paths"].update(logdir=_shown(logdir), export=_shown(export_dir))
+    record["paths"].update(logdir=_portable_path(logdir), export=_portable_path(export_dir))
     write_run_record(logdir, record)
     return record
 
@@ -371,7 +371,7 @@ def _finish(forecaster, data, record, logdir, export_dir, replace_export, metric
     config = ForecastConfig.from_dict(record["config"])
 
     def predict(x):
-        return forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)
+        return forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)
 
     evaluation = evaluate_part(predict, data, "test")
     png = forecast_png(data, "test", predict(data.raw("test")[0]), unit=_unit(config, data))
@@ -386,7 +386,7 @@ def _finish(forecaster, data, record, logdir, export_dir, replace_export, metric
         best_val_loss=training["best_val_loss"],
     )
     record.update(metrics={"test": evaluation.to_dict(), "verdict": evaluation.verdict()})
-    record["paths"]["plot"] = _shown(plot_path)
+    record["paths"]["plot"] = _portable_path(plot_path)
     write_run_record(logdir, record)
     if export_dir is not None:
         metadata = forecast_metadata(record, data, forecaster)
@@ -419,7 +419,7 @@ def _unit(config: ForecastConfig, data: ForecastData) -> str | None:
     return DEFAULT_UNITS.get(data.series.target)
 
 
-def _shown(path: str | None) -> str | None:
+def _portable_path(path: str | None) -> str | None:
     """`path` relative to the working directory when inside it, for portable records."""
     if path is None:
         return None

@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from keras_lstm_cell.forecast import cli
 from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.model import Forecaster
@@ -131,16 +132,16 @@ def test_tensorflow_alone_runs_the_export(exported):
 
 def test_next_forecast_and_evaluate(exported, series, tmp_path):
     run, path = exported
-    frame, metadata = export.next_forecast(path)
+    frame, metadata = serving.next_forecast(path)
     assert list(frame.index) == [pd.Timestamp("2012-05-30"), pd.Timestamp("2012-05-31")]
     np.testing.assert_allclose(frame["temp_max"], metadata["last_window"]["forecast"], rtol=1e-6)
     # The same rows from a CSV give the same forecast.
     csv = tmp_path / "tail.csv"
     series.frame.iloc[-20:].reset_index().to_csv(csv, index=False)
-    from_csv, _ = export.next_forecast(path, csv)
+    from_csv, _ = serving.next_forecast(path, csv)
     pd.testing.assert_frame_equal(from_csv, frame)
 
-    evaluation, described = export.evaluate_export(path)
+    evaluation, described = serving.evaluate_export(path)
     assert described["windows"] == run.evaluation.count // 2
     for name, row in run.evaluation.scores.items():
         assert evaluation.scores[name] == pytest.approx(row, rel=1e-5, nan_ok=True)
@@ -154,12 +155,12 @@ def test_a_savedmodel_that_is_not_ours(tmp_path):
     with pytest.raises(
         ValueError, match=r"written by `keras-lstm-cell train --export`.*no forecast"
     ):
-        export.load_export(foreign)
+        serving.load_export(foreign)
     (foreign / "forecast.json").write_text('{"format": "something else"}')
     with pytest.raises(ValueError, match=r"is not a 'keras-lstm-cell forecast' record"):
-        export.load_export(foreign)
+        serving.load_export(foreign)
     with pytest.raises(ValueError, match=r"Received: model='.*missing' \(no such directory\)"):
-        export.load_export(tmp_path / "missing")
+        serving.load_export(tmp_path / "missing")
 
 
 def test_export_is_all_or_nothing(exported, tmp_path, monkeypatch):
@@ -384,7 +385,7 @@ def _damaged_copy(path, tmp_path, change):
 def test_a_damaged_forecast_json_is_one_clear_error(exported, tmp_path, change, message):
     _, path = exported
     damaged = _damaged_copy(path, tmp_path, change)
-    for command in (export.next_forecast, export.evaluate_export):
+    for command in (serving.next_forecast, serving.evaluate_export):
         with pytest.raises(ValueError, match=message):
             command(damaged)
 
@@ -416,7 +417,7 @@ def test_hostile_forecast_json_is_one_clear_error(exported, tmp_path, text, mess
     hostile = tmp_path / "hostile"
     shutil.copytree(path, hostile)
     (hostile / "forecast.json").write_bytes(text.encode("latin-1"))
-    for command in (export.next_forecast, export.evaluate_export):
+    for command in (serving.next_forecast, serving.evaluate_export):
         with pytest.raises(ValueError, match=message):
             command(hostile)
     # Not the tool's export any more: never replaced, whatever the flags.
@@ -456,7 +457,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
         ValueError,
         match=r"unchanged since training .* Received: a different file; pass the data with --csv",
     ) as caught:
-        export.evaluate_export(pointed)
+        serving.evaluate_export(pointed)
     assert "top secret" not in str(caught.value)
     # The file it was trained on, changed since: refused too.
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
@@ -469,7 +470,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
         with open(training_csv, "ab") as f:
             f.write(b"2012-05-30,20.0,10.0\n")
         with pytest.raises(ValueError, match=r"unchanged since training"):
-            export.evaluate_export(changed)
+            serving.evaluate_export(changed)
     finally:
         with open(training_csv, "wb") as f:
             f.write(original)
@@ -477,7 +478,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        evaluation, _ = export.evaluate_export(path)
+        evaluation, _ = serving.evaluate_export(path)
     finally:
         os.chdir(cwd)
     assert evaluation.scores["lstm"]["mae"] == pytest.approx(
@@ -487,12 +488,12 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
 
 def test_non_finite_windows_and_forecasts_are_errors(exported, tmp_path):
     _, path = exported
-    model, _ = export.load_export(path)
+    model, _ = serving.load_export(path)
     for bad in (np.inf, np.nan, 1e300):
         windows = np.ones((1, 7, 2))
         windows[0, 3, 0] = bad
         with pytest.raises(ValueError, match=r"Expected windows of finite float32 values"):
-            export.serve(model, windows)
+            serving.serve(model, windows)
 
     class Broken:
         def serve(self, x):
@@ -501,11 +502,11 @@ def test_non_finite_windows_and_forecasts_are_errors(exported, tmp_path):
     with pytest.raises(
         ValueError, match=r"Expected finite forecasts from the model. Received: 2 values"
     ):
-        export.serve(Broken(), np.ones((1, 7, 2)))
+        serving.serve(Broken(), np.ones((1, 7, 2)))
 
 
 def test_committed_model_still_loads_and_predicts(capsys):
-    model, metadata = export.load_export(COMMITTED)
+    model, metadata = serving.load_export(COMMITTED)
     last = metadata["last_window"]
     window = np.array(last["values"], "float32")[None]
     served = float(model.serve(window).numpy()[0, 0])
