@@ -5,6 +5,7 @@ from keras_lstm_cell._version import __version__
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.equations import GateValues
 from keras_lstm_cell.equations import lstm_equations
+from keras_lstm_cell.export import export_model
 from keras_lstm_cell.gate_layout import GATE_ORDER
 from keras_lstm_cell.gate_monitor import GateMonitor
 from keras_lstm_cell.gate_trace import GateTrace
@@ -22,6 +23,7 @@ __all__ = [
     "SimpleLSTM",
     "SimpleLSTMCell",
     "__version__",
+    "export_model",
     "find_lstm_layers",
     "lstm_equations",
     "trace",

@@ -14,6 +14,7 @@ from keras.saving import register_keras_serializable
 from keras.src import backend as keras_backend
 
 from keras_lstm_cell import _fast_lstm
+from keras_lstm_cell import _tf_inference_loop
 from keras_lstm_cell import accelerator
 from keras_lstm_cell._checks import check_bool
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
@@ -433,17 +434,29 @@ class SimpleLSTM(keras.layers.RNN):
             x = ops.flip(x, axis=0)  # (T, B, D)
             mask = None if mask is None else ops.flip(mask, axis=0)  # (T, B, 1)
         bias = cell.bias if cell.use_bias else ops.zeros((4 * cell.units,), x.dtype)
-        outputs, h, c = _fast_lstm.fused_lstm(
-            x,
-            ops.convert_to_tensor(cell.kernel),
-            ops.convert_to_tensor(cell.recurrent_kernel),
-            ops.convert_to_tensor(bias),
-            initial_state[0],
-            initial_state[1],
-            mask,
-            self._loop_config(),
-            training=training,
+        weights = tuple(
+            ops.convert_to_tensor(w) for w in (cell.kernel, cell.recurrent_kernel, bias)
         )
+        if (
+            keras.backend.backend() == "tensorflow"
+            and not training
+            and mask is None
+            and _tf_inference_loop.in_export_trace()
+        ):
+            # A loop the LiteRT and ONNX converters read (model.export).
+            outputs, h, c = _tf_inference_loop.inference_lstm(
+                x, *weights, initial_state[0], initial_state[1], self._loop_config()
+            )
+        else:
+            outputs, h, c = _fast_lstm.fused_lstm(
+                x,
+                *weights,
+                initial_state[0],
+                initial_state[1],
+                mask,
+                self._loop_config(),
+                training=training,
+            )
         if self.return_sequences:
             last_output = outputs[-1]
             outputs = ops.transpose(outputs, (1, 0, 2))  # (B, T, H)
