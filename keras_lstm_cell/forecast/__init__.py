@@ -6,7 +6,8 @@ concept: `config` (every setting), `timeseries` (reading a CSV), `windows`
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
 `callbacks`, `plotting`, `record` (run.json), `resume`, `files` (safe
 writes), `export` (the export format: SavedModel and forecast.json),
-`serving` (`load_export`, `next_forecast`, `evaluate_export`), `distribute`
+`serving` (`load_export`, `next_forecast`, `evaluate_export`), `runtimes`
+(TensorFlow, LiteRT, ONNX Runtime), `distribute`
 (`get_strategy`, `split_cpu`, `replica_batch_size`), `training` (`train`) and `cli`.
 """
 

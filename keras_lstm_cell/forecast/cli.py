@@ -2,8 +2,8 @@
 
     keras-lstm-cell train                       # embedded Seattle weather data
     keras-lstm-cell train --csv btc.csv --target close --transform log_return
-    keras-lstm-cell predict --model saved_models/NAME [--csv new.csv]
-    keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv]
+    keras-lstm-cell predict --model saved_models/NAME [--csv new.csv] [--runtime litert]
+    keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv] [--runtime onnx]
 
 Errors a user can cause end with one line on stderr and exit code 2.
 """
@@ -23,6 +23,7 @@ import tensorflow as tf
 
 from keras_lstm_cell import _tf_startup
 from keras_lstm_cell.equations import VARIANTS
+from keras_lstm_cell.forecast import export
 from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
@@ -43,6 +44,9 @@ from keras_lstm_cell.forecast.record import read_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import latest_interrupted_run
 from keras_lstm_cell.forecast.resume import recorded_path
+from keras_lstm_cell.forecast.runtimes import RUNTIMES
+from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import runtime_name
 from keras_lstm_cell.forecast.timeseries import DEFAULT_DATASET
 
 PROG = "keras-lstm-cell"
@@ -151,6 +155,11 @@ def _add_output_arguments(out) -> None:
     out.add_argument("--logdir", help=f"TensorBoard/run directory (default: {RUNS_DIR}/NAME)")
     out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
     out.add_argument("--no-export", action="store_true", help="do not export")
+    out.add_argument(
+        "--no-runtime-exports",
+        action="store_true",
+        help=f"export the SavedModel alone, without {' and '.join(export.RUNTIME_FILES.values())}",
+    )
     again = out.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
@@ -196,6 +205,13 @@ def build_parser(
             "--csv",
             help="data with the training columns (predict: default the last rows of "
             "the training data; evaluate: default its test part)",
+        )
+        command.add_argument(
+            "--runtime",
+            choices=RUNTIMES,
+            default=TENSORFLOW,
+            help="run the SavedModel in TensorFlow (default), forecaster.tflite in "
+            "LiteRT or forecaster.onnx in ONNX Runtime",
         )
     return parser
 
@@ -341,6 +357,7 @@ def _train(args, defaults: dict, name_prefix: str | None) -> int:
             overwrite=args.overwrite,
             verbose=verbose,
             strategy=strategy,
+            runtime_exports=() if args.no_runtime_exports else tuple(export.RUNTIME_FILES),
         )
     except KeyboardInterrupt:
         return _interrupted(logdir)
@@ -375,16 +392,23 @@ def _report(run) -> None:
     print(f"Config:      {os.path.join(paths['logdir'], 'run.json')}")
     if paths["export"]:
         print(f"SavedModel:  {paths['export']}")
+        for runtime, written in export.load_metadata(run.export_path)["runtimes"].items():
+            where = os.path.join(paths["export"], written["file"])
+            print(
+                f"{runtime_name(runtime) + ':':<12} {where}  (largest difference from "
+                f"Keras on the test windows {written['max_abs_diff']:.2g})"
+            )
 
 
 def _predict(args) -> int:
-    forecasts, metadata = serving.next_forecast(args.model, args.csv)
+    forecasts, metadata = serving.next_forecast(args.model, args.csv, args.runtime)
     first, last = (value[:10] for value in forecasts.attrs["window_dates"])
     source = (
         args.csv if args.csv is not None else f"{metadata['data']['source']} (its training data)"
     )
+    runtime = "" if args.runtime == TENSORFLOW else f" ({runtime_name(args.runtime)})"
     print(
-        f"Forecast of {metadata['target']!r} by {args.model} from the last "
+        f"Forecast of {metadata['target']!r} by {args.model}{runtime} from the last "
         f"{metadata['window']} rows of {source}, {first} .. {last}:"
     )
     target = metadata["target"]
@@ -396,7 +420,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    evaluation, described = serving.evaluate_export(args.model, args.csv)
+    evaluation, described = serving.evaluate_export(args.model, args.csv, args.runtime)
     what = "every window" if args.csv else "the test part of the training data"
     print(
         f"{described['source']}: {what}, {described['windows']} windows, targets "
@@ -434,7 +458,7 @@ def main(
     started = time.perf_counter()
     try:
         code = commands[args.command](args)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,7 +6,11 @@ An export directory holds a TensorFlow SavedModel whose `serve` function
 `(batch, horizon)` in original units; the scaling is inside the graph. Beside
 `saved_model.pb`, `forecast.json` records the run: settings, columns, dates,
 the last window of the data, the test metrics and a fingerprint (path and
-SHA-256) of the training data.
+SHA-256) of the training data. Beside the SavedModel, the same forecaster,
+scaling included, as `forecaster.tflite` (LiteRT, its LSTM the fused
+`UNIDIRECTIONAL_SEQUENCE_LSTM` op, a batch of 1) and `forecaster.onnx` (ONNX,
+the `LSTM` op, any batch); forecast.json records each file's SHA-256 and how
+far its forecasts were from the Keras model's on the test windows.
 
 `export_forecaster` writes a directory, `load_metadata` reads and checks its
 forecast.json. What forecast.json holds is listed once, in `_ENTRIES`, with
@@ -18,11 +22,13 @@ data is read again only when the file at the recorded path still has the
 recorded SHA-256 (see `serving`).
 
 Format versions: 1, the first; 2 adds the training data's fingerprint
-(`training_data`) and the run id.
+(`training_data`) and the run id; 3 adds the LiteRT and ONNX files
+(`runtimes`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -36,6 +42,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_lstm_cell import export_model
 from keras_lstm_cell._checks import is_int
 from keras_lstm_cell._checks import is_number
 from keras_lstm_cell.forecast.config import TRANSFORMS
@@ -47,14 +54,34 @@ from keras_lstm_cell.forecast.files import make_temporary_directory
 from keras_lstm_cell.forecast.files import remove_stale_temporaries
 from keras_lstm_cell.forecast.files import replace_directory
 from keras_lstm_cell.forecast.files import write_json_atomic
+from keras_lstm_cell.forecast.model import PREDICT_BATCH
 from keras_lstm_cell.forecast.record import training_data_fingerprint
+from keras_lstm_cell.forecast.runtimes import LITERT
+from keras_lstm_cell.forecast.runtimes import ONNX
+from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import open_model
+from keras_lstm_cell.forecast.runtimes import runtime_name
+from keras_lstm_cell.forecast.runtimes import serve
 
 FORMAT = "keras-lstm-cell forecast"
-FORMAT_VERSION = 2  # the versions are listed in the module's docstring
+FORMAT_VERSION = 3  # the versions are listed in the module's docstring
 METADATA_FILE = "forecast.json"
 ENDPOINT = "serve"
+# The files beside the SavedModel, one a runtime: {runtime: file name}.
+RUNTIME_FILES = {LITERT: "forecaster.tflite", ONNX: "forecaster.onnx"}
 # What an export directory holds: TensorFlow's SavedModel files and ours.
-EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", METADATA_FILE)
+EXPORT_ENTRIES = (
+    "saved_model.pb",
+    "fingerprint.pb",
+    "variables",
+    "assets",
+    METADATA_FILE,
+    *RUNTIME_FILES.values(),
+)
+# The largest difference allowed between a runtime file's forecasts and the
+# Keras model's on the test windows, relative to the largest forecast when
+# that exceeds 1: float32 arithmetic in another order, not another model.
+RUNTIME_TOLERANCE = 1e-5
 
 
 def forecast_metadata(record: dict, data: ForecastData, forecaster: keras.Model) -> dict:
@@ -140,9 +167,20 @@ def check_export_target(path, run_id: str | None, overwrite: bool) -> str:
 
 
 def export_forecaster(
-    forecaster: keras.Model, path, metadata: dict, *, overwrite: bool = False
+    forecaster: keras.Model,
+    path,
+    metadata: dict,
+    *,
+    overwrite: bool = False,
+    runtimes=(),
+    windows: np.ndarray | None = None,
 ) -> str:
     """Exports `forecaster` as a SavedModel with `metadata` in forecast.json.
+
+    With `runtimes`, the same forecaster goes beside it as a LiteRT and/or an
+    ONNX file (`RUNTIME_FILES`), each run in its runtime on `windows` and
+    compared with `forecaster.predict`: one that differs by more than
+    `RUNTIME_TOLERANCE` fails the export.
 
     Writes everything into a temporary directory beside `path` and moves it
     into place at the end; an older export there is replaced only then, and
@@ -155,10 +193,24 @@ def export_forecaster(
         metadata: `forecast_metadata(...)`: `window`, `columns` and
             `horizon` are required, `run_id` names the run.
         overwrite: Whether another export of the tool at `path` may be replaced.
+        runtimes: Some of `"litert"`, `"onnx"`: the runtime files to write.
+        windows: Raw windows `(n, window, features)` to check the runtime
+            files on (the test windows); needed with `runtimes`.
 
     Returns:
         The absolute export path.
     """
+    runtimes = tuple(runtimes)
+    for runtime in runtimes:
+        if runtime not in RUNTIME_FILES:
+            raise ValueError(
+                f"Expected `runtimes` among {list(RUNTIME_FILES)}. Received: {runtime!r}"
+            )
+    if runtimes and (windows is None or len(windows) == 0):
+        raise ValueError(
+            "Expected `windows` to check the runtime files on. Received: "
+            f"windows={None if windows is None else np.shape(windows)}"
+        )
     path = check_export_target(path, metadata.get("run_id"), overwrite)
     remove_stale_temporaries(path)
     temporary = make_temporary_directory(path)
@@ -176,6 +228,7 @@ def export_forecaster(
         record = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
         # A resumed run's record carries the run record's own tag: replace it.
         record.update(format=FORMAT, format_version=FORMAT_VERSION)
+        record["runtimes"] = _write_runtime_files(forecaster, target, runtimes, windows)
         write_json_atomic(os.path.join(target, METADATA_FILE), record)
         load_metadata(target)  # read back as `predict` reads it
         # Checked again: another process may have written there meanwhile.
@@ -184,6 +237,86 @@ def export_forecaster(
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return path
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def write_runtime_file(forecaster: keras.Model, filepath, runtime: str, window_shape) -> None:
+    """Writes `forecaster` (a `Forecaster`) as the LiteRT or ONNX file
+    `filepath`, for windows of shape `window_shape`: `(window, features)`."""
+    export_model(forecaster.as_functional(*window_shape), filepath, format=runtime, verbose=False)
+
+
+def _write_runtime_files(forecaster, directory: str, runtimes, windows) -> dict:
+    """Writes the file of each of `runtimes` into `directory`, each checked in
+    its runtime on `windows` against the Keras forecaster; returns
+    forecast.json's `runtimes`: `{runtime: {file, sha256, max_abs_diff,
+    tolerance, windows}}`."""
+    if not runtimes:
+        return {}
+    windows = np.asarray(windows, dtype="float32")
+    expected = forecaster.predict(windows, verbose=0, batch_size=PREDICT_BATCH)
+    tolerance = RUNTIME_TOLERANCE * max(1.0, float(np.abs(expected).max()))
+    written = {}
+    for runtime in runtimes:
+        name = RUNTIME_FILES[runtime]
+        write_runtime_file(forecaster, os.path.join(directory, name), runtime, windows.shape[1:])
+        with open(os.path.join(directory, name), "rb") as f:
+            content = f.read()
+        diff = float(np.abs(serve(open_model(runtime, content), windows) - expected).max())
+        if not diff <= tolerance:
+            raise ValueError(
+                f"Expected {name} to forecast as the Keras model does, within "
+                f"{tolerance:.3g}. Received: a largest difference of {diff:.3g} in "
+                f"{runtime_name(runtime)} on {len(windows)} test windows; nothing was exported"
+            )
+        written[runtime] = {
+            "file": name,
+            "sha256": _sha256(content),
+            "max_abs_diff": diff,
+            "tolerance": tolerance,
+            "windows": len(windows),
+        }
+    return written
+
+
+def read_runtime_file(path, metadata: dict, runtime: str) -> bytes:
+    """The export's file for `runtime`, refused unless it is the one exported.
+
+    Args:
+        path: The export directory.
+        metadata: Its forecast.json, as `load_metadata` returns it.
+        runtime: `"litert"` or `"onnx"`.
+
+    Returns:
+        The file's bytes, whose SHA-256 is the one recorded at export.
+    """
+    path = os.fspath(path)
+    name = RUNTIME_FILES[runtime]
+    recorded = metadata.get("runtimes", {}).get(runtime)
+    if recorded is None:
+        why = (
+            f"format {metadata['format_version']}, from before runtime files"
+            if metadata["format_version"] < 3
+            else "trained with --no-runtime-exports"
+        )
+        raise ValueError(
+            f"Expected an export with {name} for runtime={runtime!r}. Received: "
+            f"model={path!r}, which has none ({why}); use runtime={TENSORFLOW!r}"
+        )
+    try:
+        with open(os.path.join(path, name), "rb") as f:
+            content = f.read()
+    except OSError as e:
+        raise not_an_export(path, f"{name} unreadable: {e.strerror or first_line(e)}") from e
+    if _sha256(content) != recorded["sha256"]:
+        raise ValueError(
+            f"Expected {name} unchanged since export (its SHA-256 is in {METADATA_FILE}). "
+            f"Received: model={path!r} holds a different {name}; export the model again"
+        )
+    return content
 
 
 def not_an_export(path: str, why: str) -> ValueError:
@@ -237,6 +370,12 @@ def _scale(value) -> bool:
     return is_number(value) and math.isfinite(value) and value >= 0
 
 
+def _hex_sha256(value) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def _rows(value) -> bool:
     # null stands for a NaN in our JSON: refused later, as not finite.
     return isinstance(value, list) and all(
@@ -248,7 +387,22 @@ class _Entry(NamedTuple):
     path: str  # dotted: "data.parts.test"
     valid: Callable[[object], bool]
     expected: str  # what `valid` accepts, for messages
-    since: int = 1  # the first format version that writes it; absent before
+    since: float = 1  # the first format version that writes it; absent before
+
+
+_OPTIONAL = math.inf  # the `since` of an entry that no version has to write
+
+
+def _runtime_entries(runtime: str) -> tuple[_Entry, ...]:
+    """forecast.json's record of one runtime file: present if it was written."""
+    name = RUNTIME_FILES[runtime]
+    return (
+        _Entry(f"runtimes.{runtime}", _object, "an object", since=_OPTIONAL),
+        _Entry(f"runtimes.{runtime}.file", lambda v: v == name, repr(name), since=3),
+        _Entry(f"runtimes.{runtime}.sha256", _hex_sha256, "a SHA-256 in hex", since=3),
+        _Entry(f"runtimes.{runtime}.max_abs_diff", _scale, "a finite number >= 0", since=3),
+        _Entry(f"runtimes.{runtime}.tolerance", _scale, "a finite number >= 0", since=3),
+    )
 
 
 # Every entry of forecast.json that `predict` and `evaluate` read, parents
@@ -292,6 +446,8 @@ _ENTRIES = (
     _Entry("training_data.path", _text, "a string", since=2),
     _Entry("training_data.sha256", _text, "a string", since=2),
     _Entry("training_data.embedded", lambda v: isinstance(v, bool), "true or false", since=2),
+    _Entry("runtimes", _object, "an object", since=3),
+    *(entry for runtime in RUNTIME_FILES for entry in _runtime_entries(runtime)),
 )
 # Entries of `data` that repeat a top-level one; they must agree.
 _REPEATED = ("window", "horizon", "target", "date_column", "columns", "step", "mase_scale")

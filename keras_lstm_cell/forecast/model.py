@@ -199,3 +199,32 @@ class Forecaster(keras.Model):
     def call(self, windows):
         scaled = self.scaler.scale_inputs(windows)
         return self.scaler.unscale_targets(self.network(scaled, training=False), windows)
+
+    def as_functional(self, window: int, features: int) -> keras.Model:
+        """The same forecaster as a functional model, over the same weights.
+
+        Raw windows `(batch, window, features)` -> scaling -> `network` ->
+        unscaling, each side of the scaler a layer: an exporter that clones
+        functional models (`keras_lstm_cell.export_model`) reaches the
+        network's LSTM layers through it, which a subclassed model hides.
+        """
+        windows = keras.Input((window, features), name="windows")
+        scaled = _ScalerSide(self.scaler, "inputs", name="scale_inputs")(windows)
+        outputs = self.network(scaled, training=False)
+        forecasts = _ScalerSide(self.scaler, "targets", name="unscale_targets")([outputs, windows])
+        return keras.Model(windows, forecasts, name=self.name)
+
+
+class _ScalerSide(keras.layers.Layer):
+    # One side of a `WindowScaler`: "inputs" scales raw windows; "targets"
+    # takes `[scaled forecasts, raw windows]` back to original units.
+    def __init__(self, scaler: WindowScaler, side: str, **kwargs):
+        super().__init__(**kwargs)
+        self.scaler = scaler
+        self.side = side
+
+    def call(self, inputs):
+        if self.side == "inputs":
+            return self.scaler.scale_inputs(inputs)
+        scaled, windows = inputs
+        return self.scaler.unscale_targets(scaled, windows)

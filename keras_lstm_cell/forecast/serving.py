@@ -1,13 +1,22 @@
 """Serving an export: load it, run it on raw windows, forecast and score.
 
-`load_export` loads the SavedModel of a directory that `export` wrote and
-checks it against its forecast.json; `serve` runs it on raw windows;
-`next_forecast` and `evaluate_export` are `keras-lstm-cell predict` and
-`evaluate`. Loading needs TensorFlow only:
+`load_export` loads a directory that `export` wrote, in one of its runtimes
+(the SavedModel in TensorFlow, `forecaster.tflite` in LiteRT,
+`forecaster.onnx` in ONNX Runtime), and checks it against its forecast.json;
+`serve` runs it on raw windows; `next_forecast` and `evaluate_export` are
+`keras-lstm-cell predict` and `evaluate`. The SavedModel needs TensorFlow only:
 
     import numpy as np, tensorflow as tf
     model = tf.saved_model.load("saved_models/NAME")
     model.serve(np.zeros((1, 7, 1), "float32"))  # (1, horizon)
+
+and the other files their runtime only:
+
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter("saved_models/NAME/forecaster.tflite")  # batch 1
+
+    import onnxruntime
+    session = onnxruntime.InferenceSession("saved_models/NAME/forecaster.onnx")
 
 `evaluate` cuts the training data as training did, with the recorded
 settings, and reads the file again only when the file at the recorded path
@@ -22,6 +31,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_lstm_cell._checks import check_choice
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import SCORED
 from keras_lstm_cell.forecast.data import ForecastData
@@ -29,10 +39,17 @@ from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
 from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.export import ENDPOINT
 from keras_lstm_cell.forecast.export import METADATA_FILE
+from keras_lstm_cell.forecast.export import RUNTIME_FILES
 from keras_lstm_cell.forecast.export import load_metadata
 from keras_lstm_cell.forecast.export import not_an_export
+from keras_lstm_cell.forecast.export import read_runtime_file
 from keras_lstm_cell.forecast.files import file_change
-from keras_lstm_cell.forecast.model import PREDICT_BATCH
+from keras_lstm_cell.forecast.runtimes import RUNTIMES
+from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import check_installed
+from keras_lstm_cell.forecast.runtimes import open_model
+from keras_lstm_cell.forecast.runtimes import runtime_name
+from keras_lstm_cell.forecast.runtimes import serve
 from keras_lstm_cell.forecast.scaler import WindowScaler
 from keras_lstm_cell.forecast.timeseries import TimeSeries
 
@@ -47,14 +64,44 @@ def _signature_shapes(model) -> tuple[tuple, tuple] | None:
         return None
 
 
-def load_export(path):
-    """Loads an export with `tf.saved_model.load`; returns `(model, metadata)`.
+def load_export(path, runtime: str = TENSORFLOW):
+    """Loads an export in `runtime`; returns `(model, metadata)`.
 
-    forecast.json must agree with the SavedModel: its window and column count
-    with the input of `serving_default`, its horizon with the output.
+    `model.serve(windows)` runs it. forecast.json must agree with the file:
+    its window and column count with the file's input, its horizon with the
+    output; a LiteRT or ONNX file must be the one exported (its SHA-256).
+
+    Args:
+        path: The export directory.
+        runtime: `"tensorflow"` (the SavedModel), `"litert"`
+            (`forecaster.tflite`) or `"onnx"` (`forecaster.onnx`).
     """
+    check_choice("runtime", runtime, RUNTIMES)
     path = os.fspath(path)
     metadata = load_metadata(path)
+    if runtime == TENSORFLOW:
+        return _load_saved_model(path, metadata), metadata
+    content = read_runtime_file(path, metadata, runtime)
+    name = RUNTIME_FILES[runtime]
+    check_installed([runtime])
+    try:
+        model = open_model(runtime, content)
+    except Exception as e:  # the runtimes raise their own types for a bad file
+        raise not_an_export(
+            path, f"{runtime_name(runtime)} cannot load {name}: {type(e).__name__}"
+        ) from e
+    expected = ((metadata["window"], len(metadata["columns"])), (metadata["horizon"],))
+    if (model.input_shape, model.output_shape) != expected:
+        raise not_an_export(
+            path,
+            f"{METADATA_FILE} says windows {expected[0]} -> {expected[1]}, but {name} "
+            f"takes {model.input_shape} -> {model.output_shape}",
+        )
+    return model, metadata
+
+
+def _load_saved_model(path: str, metadata: dict):
+    """The SavedModel, checked against forecast.json (`serving_default`'s shapes)."""
     try:
         model = tf.saved_model.load(path)
     except Exception as e:  # TensorFlow raises many types for a bad SavedModel.
@@ -73,34 +120,7 @@ def load_export(path):
             f"SavedModel's signature is {shapes[0] if shapes else 'unreadable'} -> "
             f"{shapes[1] if shapes else 'unreadable'}",
         )
-    return model, metadata
-
-
-def serve(model, windows: np.ndarray) -> np.ndarray:
-    """Runs the exported `serve` function on raw windows, in batches.
-
-    Raises `ValueError` for windows with non-finite values and for forecasts
-    that are not finite: a NaN is never returned as a forecast.
-    """
-    windows = np.asarray(windows, dtype="float64")
-    if not np.isfinite(windows).all() or np.abs(windows).max(initial=0) > np.finfo("float32").max:
-        raise ValueError(
-            "Expected windows of finite float32 values. Received: values that are "
-            "not finite or too large for float32"
-        )
-    windows = windows.astype("float32")
-    outputs = [
-        np.asarray(model.serve(windows[i : i + PREDICT_BATCH]))
-        for i in range(0, len(windows), PREDICT_BATCH)
-    ]
-    forecasts = np.concatenate(outputs, axis=0).astype("float64")
-    if not np.isfinite(forecasts).all():
-        raise ValueError(
-            "Expected finite forecasts from the model. Received: "
-            f"{int((~np.isfinite(forecasts)).sum())} values that are not finite; its "
-            "inputs are outside anything it can compute with"
-        )
-    return forecasts
+    return model
 
 
 def read_series(metadata: dict, csv=None) -> TimeSeries:
@@ -163,19 +183,20 @@ def _check_same_data(data: ForecastData, metadata: dict) -> None:
         )
 
 
-def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
+def next_forecast(path, csv=None, runtime: str = TENSORFLOW) -> tuple[pd.DataFrame, dict]:
     """Forecasts the `horizon` values after the last row of the data.
 
     Without `csv`, the data is the last window stored in forecast.json (the
     last rows of the training data); with `csv`, the last `window` rows of
-    that file (same columns as in training).
+    that file (same columns as in training). `runtime` is as for
+    `load_export`.
 
     Returns:
         A `DataFrame` indexed by the forecast dates with the target column,
         and the metadata. Its `attrs["window_dates"]` are the first and last
         date of the rows used.
     """
-    model, metadata = load_export(path)
+    model, metadata = load_export(path, runtime)
     window = metadata["window"]
     step = pd.Timedelta(metadata["step"])
     if csv is None:
@@ -199,19 +220,19 @@ def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
     return frame, metadata
 
 
-def evaluate_export(path, csv=None) -> tuple[ForecastEvaluation, dict]:
+def evaluate_export(path, csv=None, runtime: str = TENSORFLOW) -> tuple[ForecastEvaluation, dict]:
     """Scores an export against persistence and seasonal naive.
 
     Without `csv`, on the test part of its training data, cut as in training
     (the recorded file, unchanged, read with the recorded settings); with
     `csv`, on every window of that file. Targets filled into gaps are not
-    scored.
+    scored. `runtime` is as for `load_export`.
 
     Returns:
         The evaluation and a description `{"source", "windows", "first_date",
         "last_date"}` of what was scored.
     """
-    model, metadata = load_export(path)
+    model, metadata = load_export(path, runtime)
     config = ForecastConfig.from_dict(metadata["config"])
     scaler = WindowScaler.from_config(metadata["scaler"])
     series = read_series(metadata, csv)

@@ -75,6 +75,9 @@ from keras_lstm_cell.forecast.record import write_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import restore_backup
 from keras_lstm_cell.forecast.resume import truncate_history
+from keras_lstm_cell.forecast.runtimes import LITERT
+from keras_lstm_cell.forecast.runtimes import ONNX
+from keras_lstm_cell.forecast.runtimes import check_installed
 from keras_lstm_cell.forecast.timeseries import DEFAULT_UNITS
 from keras_lstm_cell.gate_monitor import GateMonitor
 
@@ -123,6 +126,7 @@ def train(
     callbacks=(),
     verbose="auto",
     strategy: tf.distribute.Strategy | None = None,
+    runtime_exports=(LITERT, ONNX),
 ) -> ForecastRun:
     """Trains, evaluates and (optionally) exports a forecaster.
 
@@ -148,6 +152,9 @@ def train(
         verbose: `Model.fit` verbosity (1: progress bar, 2: one line per epoch).
         strategy: The `tf.distribute` strategy of `config.distribute`, if
             already made (it must come before other TensorFlow work).
+        runtime_exports: The runtime files written beside the SavedModel,
+            each checked on the test windows: some of `"litert"`
+            (`forecaster.tflite`), `"onnx"` (`forecaster.onnx`).
 
     Raises:
         ValueError: for anything wrong with the settings, the data or the
@@ -166,6 +173,10 @@ def train(
     logdir, export_dir, replace_export = _check_outputs(
         config, logdir, export_dir, resume, overwrite
     )
+    if export_dir is not None:
+        check_installed(runtime_exports, writing=True)
+    else:
+        runtime_exports = ()
     if data is None:
         data = prepare_data(config)
     device = resolve_device(config.device)
@@ -187,7 +198,16 @@ def train(
             if not network.optimizer.built:  # the checkpoint holds its state too
                 network.optimizer.build(network.trainable_variables)
             network.load_weights(os.path.join(logdir, BEST_WEIGHTS))
-            run = _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics)
+            run = _finish(
+                forecaster,
+                data,
+                record,
+                logdir,
+                export_dir,
+                replace_export,
+                metrics,
+                runtime_exports,
+            )
         finally:
             metrics.close()
         record["training"]["seconds"] = round(time.perf_counter() - started, 1)
@@ -366,8 +386,11 @@ def _fit_data(config: ForecastConfig, data: ForecastData) -> dict:
     )
 
 
-def _finish(forecaster, data, record, logdir, export_dir, replace_export, metrics) -> ForecastRun:
-    """Scores, plots, logs and exports the trained forecaster; the record says `"finished"`."""
+def _finish(
+    forecaster, data, record, logdir, export_dir, replace_export, metrics, runtime_exports
+) -> ForecastRun:
+    """Scores, plots, logs and exports the trained forecaster (and its
+    `runtime_exports`); the record says `"finished"`."""
     config = ForecastConfig.from_dict(record["config"])
 
     def predict(x):
@@ -390,7 +413,14 @@ def _finish(forecaster, data, record, logdir, export_dir, replace_export, metric
     write_run_record(logdir, record)
     if export_dir is not None:
         metadata = forecast_metadata(record, data, forecaster)
-        export_forecaster(forecaster, export_dir, metadata, overwrite=replace_export)
+        export_forecaster(
+            forecaster,
+            export_dir,
+            metadata,
+            overwrite=replace_export,
+            runtimes=runtime_exports,
+            windows=data.raw("test")[0],
+        )
     record["status"] = FINISHED
     return ForecastRun(
         config=config,

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,7 +74,7 @@ def test_forecast_json_records_the_run(exported, series):
     run, path = exported
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
         metadata = json.load(f)
-    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 2
+    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 3
     assert metadata["columns"] == ["temp_max", "temp_min"]
     assert (metadata["target"], metadata["window"], metadata["horizon"]) == ("temp_max", 7, 2)
     assert metadata["step"] == "1 days 00:00:00"
@@ -192,6 +193,31 @@ def test_export_is_all_or_nothing(exported, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["file", "model"]
 
 
+def test_a_runtime_file_beyond_tolerance_fails_the_export(exported, tmp_path, monkeypatch):
+    run, path = exported
+    with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
+        metadata = json.load(f)
+    target = tmp_path / "model"
+    shutil.copytree(path, target)  # an earlier export of the tool
+    before = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
+    # A file of another forecaster: the same shapes, fresh weights.
+    other = Forecaster(keras.models.clone_model(run.network), run.data.scaler)
+    other(run.data.raw("test")[0][:1])
+    write = export.write_runtime_file
+    monkeypatch.setattr(export, "write_runtime_file", lambda _, *args: write(other, *args))
+    with pytest.raises(ValueError, match=r"Expected forecaster.onnx to forecast as the Keras"):
+        export.export_forecaster(
+            run.forecaster,
+            target,
+            metadata,
+            overwrite=True,
+            runtimes=["onnx"],
+            windows=run.data.raw("test")[0],
+        )
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary left
+    assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == before
+
+
 def test_export_never_replaces_what_the_tool_did_not_write(exported, tmp_path):
     run, path = exported
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
@@ -252,8 +278,8 @@ def _damaged_copy(path, tmp_path, change):
             lambda m: m["last_window"]["values"][0].__setitem__(0, None),
             r"'last_window' holds values that are not finite",
         ),
-        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 2"),
-        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 2"),
+        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 3"),
+        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 3"),
         # Every entry `predict` and `evaluate` read, with its type and shape.
         (lambda m: m.pop("data"), r"forecast.json is damaged: no 'data'\)$"),
         (lambda m: m.update(data=[1]), r"'data' is \[1\], not an object\)$"),
@@ -327,6 +353,15 @@ def _damaged_copy(path, tmp_path, change):
             r"'last_window.dates' are not increasing dates",
         ),
         (lambda m: m.update(training_data="x"), r"'training_data' is 'x', not an object"),
+        (lambda m: m.pop("runtimes"), r"forecast.json is damaged: no 'runtimes'"),
+        (
+            lambda m: m["runtimes"]["onnx"].update(sha256="x"),
+            r"'runtimes.onnx.sha256' is 'x', not a SHA-256 in hex",
+        ),
+        (
+            lambda m: m["runtimes"]["litert"].update(file="../x.tflite"),
+            r"'runtimes.litert.file' is '../x.tflite', not 'forecaster.tflite'",
+        ),
         (
             lambda m: m["training_data"].update(sha256=None),
             r"'training_data.sha256' is None, not a string",
