@@ -6,8 +6,10 @@ concept: `config` (every setting), `timeseries` (reading a CSV), `frequency`
 (`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
 `callbacks`, `plotting`, `record` (`RunRecord`, run.json), `resume`,
-`backtest` (walk-forward backtests), `files` (safe
-writes), `export` (SavedModel and forecast.json), `distribute`
+`backtest` (walk-forward backtests), `files` (safe writes), `export` (the
+export format: SavedModel and forecast.json), `serving` (`load_export`,
+`next_forecast`, `evaluate_export`), `runtimes` (TensorFlow, LiteRT, ONNX
+Runtime), `distribute`
 (`get_strategy`, `split_cpu`, `replica_batch_size`), `training` (`train`) and `cli`.
 """
 
@@ -20,13 +22,13 @@ from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.distribute import replica_batch_size
 from keras_lstm_cell.forecast.distribute import split_cpu
 from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
-from keras_lstm_cell.forecast.export import evaluate_export
-from keras_lstm_cell.forecast.export import load_export
-from keras_lstm_cell.forecast.export import next_forecast
 from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_model
 from keras_lstm_cell.forecast.record import RunRecord
+from keras_lstm_cell.forecast.serving import evaluate_export
+from keras_lstm_cell.forecast.serving import load_export
+from keras_lstm_cell.forecast.serving import next_forecast
 from keras_lstm_cell.forecast.timeseries import TimeSeries
 from keras_lstm_cell.forecast.training import ForecastRun
 from keras_lstm_cell.forecast.training import train

@@ -3,8 +3,8 @@
     keras-lstm-cell train                       # embedded Seattle weather data
     keras-lstm-cell train --csv btc.csv --target close --transform log_return
     keras-lstm-cell backtest --folds 3          # walk-forward: train and score 3 times
-    keras-lstm-cell predict --model saved_models/NAME [--csv new.csv]
-    keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv]
+    keras-lstm-cell predict --model saved_models/NAME [--csv new.csv] [--runtime litert]
+    keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv] [--runtime onnx]
 
 Errors a user can cause end with one line on stderr and exit code 2.
 """
@@ -28,6 +28,7 @@ from keras_lstm_cell import _startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
 from keras_lstm_cell.forecast import frequency
+from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.backtest import backtest
 from keras_lstm_cell.forecast.backtest import plan_folds
@@ -56,6 +57,9 @@ from keras_lstm_cell.forecast.record import read_run_record
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import latest_interrupted_run
 from keras_lstm_cell.forecast.resume import recorded_path
+from keras_lstm_cell.forecast.runtimes import RUNTIMES
+from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import runtime_name
 from keras_lstm_cell.forecast.timeseries import DEFAULT_DATASET
 
 PROG = "keras-lstm-cell"
@@ -191,6 +195,12 @@ def _add_output_arguments(out, export: bool = True) -> None:
     if export:
         out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
         out.add_argument("--no-export", action="store_true", help="do not export")
+        out.add_argument(
+            "--no-runtime-exports",
+            action="store_true",
+            help="export the SavedModel alone, without "
+            f"{' and '.join(export.RUNTIME_FILES.values())}",
+        )
     again = out.add_mutually_exclusive_group()
     again.add_argument(
         "--resume",
@@ -258,6 +268,13 @@ def build_parser(
             "--csv",
             help="data with the training columns (predict: default the last rows of "
             "the training data; evaluate: default its test part)",
+        )
+        command.add_argument(
+            "--runtime",
+            choices=RUNTIMES,
+            default=TENSORFLOW,
+            help="run the SavedModel in TensorFlow (default), forecaster.tflite in "
+            "LiteRT or forecaster.onnx in ONNX Runtime",
         )
     return parser
 
@@ -412,6 +429,7 @@ def _train(args, defaults: dict, name_prefix: str | None) -> int:
                 verbose=_verbosity(args),
                 strategy=strategy,
                 record=record,
+                runtime_exports=() if args.no_runtime_exports else tuple(export.RUNTIME_FILES),
             )
     except KeyboardInterrupt:
         return _interrupted(logdir)
@@ -571,16 +589,23 @@ def _report(run) -> None:
     print(f"Config:      {os.path.join(paths['logdir'], 'run.json')}")
     if paths["export"]:
         print(f"SavedModel:  {paths['export']}")
+        for runtime, written in export.load_metadata(run.export_path)["runtimes"].items():
+            where = os.path.join(paths["export"], written["file"])
+            print(
+                f"{runtime_name(runtime) + ':':<12} {where}  (largest difference from "
+                f"Keras on the test windows {written['max_abs_diff']:.2g})"
+            )
 
 
 def _predict(args) -> int:
-    forecasts, metadata = export.next_forecast(args.model, args.csv)
+    forecasts, metadata = serving.next_forecast(args.model, args.csv, args.runtime)
     first, last = (value[:10] for value in forecasts.attrs["window_dates"])
     source = (
         args.csv if args.csv is not None else f"{metadata['data']['source']} (its training data)"
     )
+    runtime = "" if args.runtime == TENSORFLOW else f" ({runtime_name(args.runtime)})"
     print(
-        f"Forecast of {metadata['target']!r} by {args.model} from the last "
+        f"Forecast of {metadata['target']!r} by {args.model}{runtime} from the last "
         f"{metadata['window']} rows of {source}, {first} .. {last}:"
     )
     print(
@@ -597,7 +622,7 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    evaluation, described = export.evaluate_export(args.model, args.csv)
+    evaluation, described = serving.evaluate_export(args.model, args.csv, args.runtime)
     what = "every window" if args.csv else "the test part of the training data"
     print(
         f"{described['source']}: {what}, {described['windows']} windows, targets "
@@ -637,7 +662,7 @@ def main(
     try:
         _startup.command_started()  # Ctrl-C from here on: the command's own message
         code = commands[args.command](args)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, ImportError) as e:
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"{prog} {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE

@@ -272,8 +272,8 @@ class ForecastData:
             parts[part] = {
                 "windows": s.stop - s.start,
                 "scored_windows": len(self.kept(part)),
-                "first_target_date": _shown(dates[0, 0]),
-                "last_target_date": _shown(dates[-1, -1]),
+                "first_target_date": _date_text(dates[0, 0]),
+                "last_target_date": _date_text(dates[-1, -1]),
             }
         series = self.series
         return {
@@ -315,6 +315,6 @@ def _windows(series: TimeSeries, window: int, horizon: int, season: int) -> dict
     }
 
 
-def _shown(date) -> str:
+def _date_text(date) -> str:
     timestamp = pd.Timestamp(date)
     return str(timestamp.date()) if timestamp == timestamp.normalize() else str(timestamp)

@@ -1,4 +1,4 @@
-"""SavedModel export of a forecaster: forecast.json written and read, and its use.
+"""The export format: a forecaster's SavedModel and forecast.json, written and read.
 
 An export directory holds a TensorFlow SavedModel whose `serve` function
 (also the `serving_default` signature) takes raw windows
@@ -6,59 +6,83 @@ An export directory holds a TensorFlow SavedModel whose `serve` function
 `(batch, horizon)` in original units; the scaling is inside the graph. Beside
 `saved_model.pb`, `forecast.json` records the run: settings, columns, dates,
 the last window of the data, the test metrics and a fingerprint (path and
-SHA-256) of the training data. Loading needs TensorFlow only:
+SHA-256) of the training data. Beside the SavedModel, the same forecaster,
+scaling included, as `forecaster.tflite` (LiteRT, its LSTM the fused
+`UNIDIRECTIONAL_SEQUENCE_LSTM` op, a batch of 1) and `forecaster.onnx` (ONNX,
+the `LSTM` op, any batch); forecast.json records each file's SHA-256 and how
+far its forecasts were from the Keras model's on the test windows.
 
-    import numpy as np, tensorflow as tf
-    model = tf.saved_model.load("saved_models/NAME")
-    model.serve(np.zeros((1, 7, 1), "float32"))  # (1, horizon)
+`export_forecaster` writes a directory, `load_metadata` reads and checks its
+forecast.json. What forecast.json holds is listed once, in `_ENTRIES`, with
+the format version that first wrote each entry: the reader requires an entry
+only of the versions that write it, so every earlier format still reads, and
+the writer checks its record against the same table before leaving it
+behind. forecast.json never names a file to read on its own: the training
+data is read again only when the file at the recorded path still has the
+recorded SHA-256 (see `serving`).
 
-forecast.json is checked when it is read (keys, types, and the window and
-columns against the SavedModel's own signature), and it never names a file
-to read on its own: `evaluate` reads the training data again only when the
-file at the recorded path still has the recorded SHA-256.
+Format versions: 1, the first; 2 adds the training data's fingerprint
+(`training_data`) and the run id; 3 adds the LiteRT and ONNX files
+(`runtimes`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import reprlib
 import shutil
+from collections.abc import Callable
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from keras_lstm_cell import export_model
 from keras_lstm_cell._checks import is_int
 from keras_lstm_cell._checks import is_number
 from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
-from keras_lstm_cell.forecast.data import SCORED
 from keras_lstm_cell.forecast.data import ForecastData
-from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
-from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import make_temporary_directory
 from keras_lstm_cell.forecast.files import remove_stale_temporaries
 from keras_lstm_cell.forecast.files import replace_directory
 from keras_lstm_cell.forecast.files import write_json_atomic
-from keras_lstm_cell.forecast.model import BOUNDS
+from keras_lstm_cell.forecast.model import PREDICT_BATCH
 from keras_lstm_cell.forecast.record import RunRecord
-from keras_lstm_cell.forecast.record import file_sha256
-from keras_lstm_cell.forecast.scaler import WindowScaler
-from keras_lstm_cell.forecast.timeseries import TimeSeries
+from keras_lstm_cell.forecast.runtimes import LITERT
+from keras_lstm_cell.forecast.runtimes import ONNX
+from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import open_model
+from keras_lstm_cell.forecast.runtimes import runtime_name
+from keras_lstm_cell.forecast.runtimes import serve
 
 FORMAT = "keras-lstm-cell forecast"
-FORMAT_VERSION = 2  # 2 adds the training data's fingerprint and the run id
+FORMAT_VERSION = 3  # the versions are listed in the module's docstring
 METADATA_FILE = "forecast.json"
 ENDPOINT = "serve"
+# The files beside the SavedModel, one a runtime: {runtime: file name}.
+RUNTIME_FILES = {LITERT: "forecaster.tflite", ONNX: "forecaster.onnx"}
 # What an export directory holds: TensorFlow's SavedModel files and ours.
-EXPORT_ENTRIES = ("saved_model.pb", "fingerprint.pb", "variables", "assets", METADATA_FILE)
-_PREDICT_BATCH = 1024
+EXPORT_ENTRIES = (
+    "saved_model.pb",
+    "fingerprint.pb",
+    "variables",
+    "assets",
+    METADATA_FILE,
+    *RUNTIME_FILES.values(),
+)
+# The largest difference allowed between a runtime file's forecasts and the
+# Keras model's on the test windows, relative to the largest forecast when
+# that exceeds 1: float32 arithmetic in another order, not another model.
+RUNTIME_TOLERANCE = 1e-5
 
 
 def forecast_metadata(record: RunRecord, data: ForecastData, forecaster: keras.Model) -> dict:
@@ -143,9 +167,20 @@ def check_export_target(path, run_id: str | None, overwrite: bool) -> str:
 
 
 def export_forecaster(
-    forecaster: keras.Model, path, metadata: dict, *, overwrite: bool = False
+    forecaster: keras.Model,
+    path,
+    metadata: dict,
+    *,
+    overwrite: bool = False,
+    runtimes=(),
+    windows: np.ndarray | None = None,
 ) -> str:
     """Exports `forecaster` as a SavedModel with `metadata` in forecast.json.
+
+    With `runtimes`, the same forecaster goes beside it as a LiteRT and/or an
+    ONNX file (`RUNTIME_FILES`), each run in its runtime on `windows` and
+    compared with `forecaster.predict`: one that differs by more than
+    `RUNTIME_TOLERANCE` fails the export.
 
     Writes everything into a temporary directory beside `path` and moves it
     into place at the end; an older export there is replaced only then, and
@@ -158,10 +193,24 @@ def export_forecaster(
         metadata: `forecast_metadata(...)`: `window`, `columns` and
             `horizon` are required, `run_id` names the run.
         overwrite: Whether another export of the tool at `path` may be replaced.
+        runtimes: Some of `"litert"`, `"onnx"`: the runtime files to write.
+        windows: Raw windows `(n, window, features)` to check the runtime
+            files on (the test windows); needed with `runtimes`.
 
     Returns:
         The absolute export path.
     """
+    runtimes = tuple(runtimes)
+    for runtime in runtimes:
+        if runtime not in RUNTIME_FILES:
+            raise ValueError(
+                f"Expected `runtimes` among {list(RUNTIME_FILES)}. Received: {runtime!r}"
+            )
+    if runtimes and (windows is None or len(windows) == 0):
+        raise ValueError(
+            "Expected `windows` to check the runtime files on. Received: "
+            f"windows={None if windows is None else np.shape(windows)}"
+        )
     path = check_export_target(path, metadata.get("run_id"), overwrite)
     remove_stale_temporaries(path)
     temporary = make_temporary_directory(path)
@@ -179,7 +228,9 @@ def export_forecaster(
         record = {"format": FORMAT, "format_version": FORMAT_VERSION, **metadata}
         # A resumed run's record carries the run record's own tag: replace it.
         record.update(format=FORMAT, format_version=FORMAT_VERSION)
+        record["runtimes"] = _write_runtime_files(forecaster, target, runtimes, windows)
         write_json_atomic(os.path.join(target, METADATA_FILE), record)
+        load_metadata(target)  # read back as `predict` reads it
         # Checked again: another process may have written there meanwhile.
         check_export_target(path, metadata.get("run_id"), overwrite)
         replace_directory(target, path)
@@ -188,7 +239,87 @@ def export_forecaster(
     return path
 
 
-def _not_ours(path: str, why: str) -> ValueError:
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def write_runtime_file(forecaster: keras.Model, filepath, runtime: str, window_shape) -> None:
+    """Writes `forecaster` (a `Forecaster`) as the LiteRT or ONNX file
+    `filepath`, for windows of shape `window_shape`: `(window, features)`."""
+    export_model(forecaster.as_functional(*window_shape), filepath, format=runtime, verbose=False)
+
+
+def _write_runtime_files(forecaster, directory: str, runtimes, windows) -> dict:
+    """Writes the file of each of `runtimes` into `directory`, each checked in
+    its runtime on `windows` against the Keras forecaster; returns
+    forecast.json's `runtimes`: `{runtime: {file, sha256, max_abs_diff,
+    tolerance, windows}}`."""
+    if not runtimes:
+        return {}
+    windows = np.asarray(windows, dtype="float32")
+    expected = forecaster.predict(windows, verbose=0, batch_size=PREDICT_BATCH)
+    tolerance = RUNTIME_TOLERANCE * max(1.0, float(np.abs(expected).max()))
+    written = {}
+    for runtime in runtimes:
+        name = RUNTIME_FILES[runtime]
+        write_runtime_file(forecaster, os.path.join(directory, name), runtime, windows.shape[1:])
+        with open(os.path.join(directory, name), "rb") as f:
+            content = f.read()
+        diff = float(np.abs(serve(open_model(runtime, content), windows) - expected).max())
+        if not diff <= tolerance:
+            raise ValueError(
+                f"Expected {name} to forecast as the Keras model does, within "
+                f"{tolerance:.3g}. Received: a largest difference of {diff:.3g} in "
+                f"{runtime_name(runtime)} on {len(windows)} test windows; nothing was exported"
+            )
+        written[runtime] = {
+            "file": name,
+            "sha256": _sha256(content),
+            "max_abs_diff": diff,
+            "tolerance": tolerance,
+            "windows": len(windows),
+        }
+    return written
+
+
+def read_runtime_file(path, metadata: dict, runtime: str) -> bytes:
+    """The export's file for `runtime`, refused unless it is the one exported.
+
+    Args:
+        path: The export directory.
+        metadata: Its forecast.json, as `load_metadata` returns it.
+        runtime: `"litert"` or `"onnx"`.
+
+    Returns:
+        The file's bytes, whose SHA-256 is the one recorded at export.
+    """
+    path = os.fspath(path)
+    name = RUNTIME_FILES[runtime]
+    recorded = metadata.get("runtimes", {}).get(runtime)
+    if recorded is None:
+        why = (
+            f"format {metadata['format_version']}, from before runtime files"
+            if metadata["format_version"] < 3
+            else "trained with --no-runtime-exports"
+        )
+        raise ValueError(
+            f"Expected an export with {name} for runtime={runtime!r}. Received: "
+            f"model={path!r}, which has none ({why}); use runtime={TENSORFLOW!r}"
+        )
+    try:
+        with open(os.path.join(path, name), "rb") as f:
+            content = f.read()
+    except OSError as e:
+        raise not_an_export(path, f"{name} unreadable: {e.strerror or first_line(e)}") from e
+    if _sha256(content) != recorded["sha256"]:
+        raise ValueError(
+            f"Expected {name} unchanged since export (its SHA-256 is in {METADATA_FILE}). "
+            f"Received: model={path!r} holds a different {name}; export the model again"
+        )
+    return content
+
+
+def not_an_export(path: str, why: str) -> ValueError:
     return ValueError(
         "Expected `model` to be a directory written by `keras-lstm-cell train "
         f"--export` (a SavedModel with {METADATA_FILE}). Received: model={path!r} "
@@ -200,12 +331,12 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
 
 
-def _shown(value) -> str:
+def short_repr(value) -> str:
     """`repr(value)` cut short: a damaged file may hold anything, of any size."""
     return _REPR.repr(value)
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
 
 
@@ -246,6 +377,12 @@ def _scale(value) -> bool:
     return is_number(value) and math.isfinite(value) and value >= 0
 
 
+def _hex_sha256(value) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def _rows(value) -> bool:
     # null stands for a NaN in our JSON: refused later, as not finite.
     return isinstance(value, list) and all(
@@ -253,47 +390,74 @@ def _rows(value) -> bool:
     )
 
 
+class _Entry(NamedTuple):
+    path: str  # dotted: "data.parts.test"
+    valid: Callable[[object], bool]
+    expected: str  # what `valid` accepts, for messages
+    since: float = 1  # the first format version that writes it; absent before
+
+
+_OPTIONAL = math.inf  # the `since` of an entry that no version has to write
+
+
+def _runtime_entries(runtime: str) -> tuple[_Entry, ...]:
+    """forecast.json's record of one runtime file: present if it was written."""
+    name = RUNTIME_FILES[runtime]
+    return (
+        _Entry(f"runtimes.{runtime}", _object, "an object", since=_OPTIONAL),
+        _Entry(f"runtimes.{runtime}.file", lambda v: v == name, repr(name), since=3),
+        _Entry(f"runtimes.{runtime}.sha256", _hex_sha256, "a SHA-256 in hex", since=3),
+        _Entry(f"runtimes.{runtime}.max_abs_diff", _scale, "a finite number >= 0", since=3),
+        _Entry(f"runtimes.{runtime}.tolerance", _scale, "a finite number >= 0", since=3),
+    )
+
+
 # Every entry of forecast.json that `predict` and `evaluate` read, parents
-# before children, with what its value must be.
-_REQUIRED = (
-    ("window", _positive_int, "a positive integer"),
-    ("horizon", _positive_int, "a positive integer"),
-    ("target", _text, "a column name"),
-    ("date_column", _text, "a column name"),
-    ("columns", _names, "a list of distinct column names"),
-    ("step", _text, "a time step such as '1 days'"),
-    ("mase_scale", _scale, "a finite number >= 0"),
-    ("config", _object, "an object"),
-    ("scaler", _object, "an object"),
-    ("scaler.transform", lambda v: _text(v) and v in TRANSFORMS, f"one of {', '.join(TRANSFORMS)}"),
-    ("scaler.target_index", is_int, "an integer"),
-    ("scaler.input_center", _finite_numbers, "a list of finite numbers"),
-    ("scaler.input_scale", _finite_numbers, "a list of finite numbers"),
-    ("scaler.target_center", _finite_numbers, "a list of finite numbers"),
-    ("scaler.target_scale", _finite_numbers, "a list of finite numbers"),
-    ("last_window", _object, "an object"),
-    ("last_window.dates", lambda v: isinstance(v, list) and all(map(_text, v)), "a list of dates"),
-    ("last_window.values", _rows, "a list of rows of numbers"),
-    ("data", _object, "an object"),
-    ("data.source", _text, "a string"),
-    ("data.rows", _positive_int, "a positive integer"),
-    ("data.first_date", _text, "a date"),
-    ("data.last_date", _text, "a date"),
-    ("data.parts", _object, "an object"),
-    ("data.parts.test", _object, "an object"),
-    ("data.parts.test.first_target_date", _text, "a date"),
-    ("data.parts.test.last_target_date", _text, "a date"),
-)
-# Entries read when present: exports of format 1 have no fingerprint, older
-# ones no frequency (their forecasts step by `step`).
-_OPTIONAL = (
-    ("freq", _frequency, "a pandas frequency alias such as 'D', 'B' or 'MS'"),
-    ("training_data", _object, "an object"),
-    ("training_data.path", _text, "a string"),
-    ("training_data.sha256", _text, "a string"),
-    ("training_data.embedded", lambda v: isinstance(v, bool), "true or false"),
-    ("interval", _object, "an object"),
-    ("interval.level", lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)"),
+# before children, with what its value must be. Versions before `since` may
+# lack an entry; one that is there is checked all the same.
+_ENTRIES = (
+    _Entry("window", _positive_int, "a positive integer"),
+    _Entry("horizon", _positive_int, "a positive integer"),
+    _Entry("target", _text, "a column name"),
+    _Entry("date_column", _text, "a column name"),
+    _Entry("columns", _names, "a list of distinct column names"),
+    _Entry("step", _text, "a time step such as '1 days'"),
+    _Entry("mase_scale", _scale, "a finite number >= 0"),
+    _Entry("config", _object, "an object"),
+    _Entry("scaler", _object, "an object"),
+    _Entry(
+        "scaler.transform",
+        lambda v: _text(v) and v in TRANSFORMS,
+        f"one of {', '.join(TRANSFORMS)}",
+    ),
+    _Entry("scaler.target_index", is_int, "an integer"),
+    _Entry("scaler.input_center", _finite_numbers, "a list of finite numbers"),
+    _Entry("scaler.input_scale", _finite_numbers, "a list of finite numbers"),
+    _Entry("scaler.target_center", _finite_numbers, "a list of finite numbers"),
+    _Entry("scaler.target_scale", _finite_numbers, "a list of finite numbers"),
+    _Entry("last_window", _object, "an object"),
+    _Entry(
+        "last_window.dates", lambda v: isinstance(v, list) and all(map(_text, v)), "a list of dates"
+    ),
+    _Entry("last_window.values", _rows, "a list of rows of numbers"),
+    _Entry("data", _object, "an object"),
+    _Entry("data.source", _text, "a string"),
+    _Entry("data.rows", _positive_int, "a positive integer"),
+    _Entry("data.first_date", _text, "a date"),
+    _Entry("data.last_date", _text, "a date"),
+    _Entry("data.parts", _object, "an object"),
+    _Entry("data.parts.test", _object, "an object"),
+    _Entry("data.parts.test.first_target_date", _text, "a date"),
+    _Entry("data.parts.test.last_target_date", _text, "a date"),
+    _Entry("training_data", _object, "an object", since=2),
+    _Entry("training_data.path", _text, "a string", since=2),
+    _Entry("training_data.sha256", _text, "a string", since=2),
+    _Entry("training_data.embedded", lambda v: isinstance(v, bool), "true or false", since=2),
+    _Entry("freq", _frequency, "a pandas frequency alias such as 'D', 'B' or 'MS'", since=3),
+    _Entry("interval", _object, "an object", since=_OPTIONAL),
+    _Entry("interval.level", lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)", since=3),
+    _Entry("runtimes", _object, "an object", since=3),
+    *(entry for runtime in RUNTIME_FILES for entry in _runtime_entries(runtime)),
 )
 # Entries of `data` that repeat a top-level one; they must agree.
 _REPEATED = (
@@ -314,19 +478,23 @@ def _entry(metadata: dict, path: str):
 
 def _check_entries(metadata: dict) -> str | None:
     """Each entry read is there, of its type; the target is the first column."""
-    for entries, required in ((_REQUIRED, True), (_OPTIONAL, False)):
-        for path, valid, expected in entries:
-            value = _entry(metadata, path)
-            if value is _MISSING:
-                if required:
-                    return f"no {path!r}"
-            elif not valid(value):
-                return f"{path!r} is {_shown(value)}, not {expected}"
+    version = metadata["format_version"]
+    absent = set()  # entries older versions may lack: their children are skipped
+    for path, valid, expected, since in _ENTRIES:
+        if path.rpartition(".")[0] in absent:
+            continue
+        value = _entry(metadata, path)
+        if value is _MISSING:
+            if version >= since:
+                return f"no {path!r}"
+            absent.add(path)
+        elif not valid(value):
+            return f"{path!r} is {short_repr(value)}, not {expected}"
     columns, target = metadata["columns"], metadata["target"]
     if target not in columns:
-        return f"target {_shown(target)} is not among the columns {_shown(columns)}"
+        return f"target {short_repr(target)} is not among the columns {short_repr(columns)}"
     if columns[0] != target:
-        return f"target {_shown(target)} is not the first of the columns {_shown(columns)}"
+        return f"target {short_repr(target)} is not the first of the columns {short_repr(columns)}"
     return None
 
 
@@ -337,7 +505,9 @@ def _check_step(metadata: dict) -> str | None:
     except (ValueError, OverflowError):
         positive = False
     if not positive:
-        return f"'step' is {_shown(metadata['step'])}, not a positive time step such as '1 days'"
+        return (
+            f"'step' is {short_repr(metadata['step'])}, not a positive time step such as '1 days'"
+        )
     return None
 
 
@@ -351,9 +521,9 @@ def _check_config(metadata: dict) -> str | None:
     try:
         config = ForecastConfig.from_dict(metadata["config"])
     except (ValueError, TypeError) as e:
-        return f"'config' is invalid ({_first_line(e)})"
+        return f"'config' is invalid ({first_line(e)})"
     if not all(isinstance(name, str) for name in config.features):
-        return f"'config.features' is {_shown(list(config.features))}, not a list of names"
+        return f"'config.features' is {short_repr(list(config.features))}, not a list of names"
     data = metadata["data"]
     repeats = {  # entry: (its value, the entry it repeats)
         "config.window": (config.window, "window"),
@@ -364,8 +534,9 @@ def _check_config(metadata: dict) -> str | None:
     if "season" in data:
         repeats["config.season"] = (config.season, "data.season")
     for path, (value, other) in repeats.items():
-        if value != _entry(metadata, other):
-            return f"{path!r} is {_shown(value)} but {other!r} is {_shown(_entry(metadata, other))}"
+        recorded = _entry(metadata, other)
+        if value != recorded:
+            return f"{path!r} is {short_repr(value)} but {other!r} is {short_repr(recorded)}"
     columns, date_column = metadata["columns"], metadata["date_column"]
     features = []  # as `TimeSeries` reads them: target first, each column once
     for name in (config.target or columns[0], *config.features):
@@ -373,13 +544,14 @@ def _check_config(metadata: dict) -> str | None:
             features.append(_name_key(name))
     if features != [_name_key(name) for name in columns]:
         return (
-            f"'config.target' {_shown(config.target)} and 'config.features' "
-            f"{_shown(list(config.features))} name other columns than 'columns' {_shown(columns)}"
+            f"'config.target' {short_repr(config.target)} and 'config.features' "
+            f"{short_repr(list(config.features))} name other columns than 'columns' "
+            f"{short_repr(columns)}"
         )
     if config.date_column is not None and _name_key(config.date_column) != _name_key(date_column):
         return (
-            f"'config.date_column' is {_shown(config.date_column)} but 'date_column' is "
-            f"{_shown(date_column)}"
+            f"'config.date_column' is {short_repr(config.date_column)} but 'date_column' is "
+            f"{short_repr(date_column)}"
         )
     return None
 
@@ -417,14 +589,14 @@ def _check_last_window(metadata: dict) -> str | None:
     try:
         dates = pd.DatetimeIndex(last["dates"])
     except (ValueError, TypeError, OverflowError) as e:
-        return f"'last_window.dates' cannot be read as dates ({_first_line(e)})"
+        return f"'last_window.dates' cannot be read as dates ({first_line(e)})"
     if dates.hasnans or not (dates.is_monotonic_increasing and dates.is_unique):
-        return f"'last_window.dates' are not increasing dates: {_shown(last['dates'])}"
+        return f"'last_window.dates' are not increasing dates: {short_repr(last['dates'])}"
     try:  # the last forecast date, `horizon` steps after the last date
         dates[-1] + pd.Timedelta(metadata["step"]) * metadata["horizon"]
     except (ValueError, OverflowError):
         return (
-            f"{metadata['horizon']} steps of {_shown(metadata['step'])} after "
+            f"{metadata['horizon']} steps of {short_repr(metadata['step'])} after "
             f"{dates[-1]} are past the last date pandas can represent"
         )
     return None
@@ -447,252 +619,27 @@ def load_metadata(path) -> dict:
     """Reads forecast.json of an export directory and checks its content."""
     path = os.fspath(path)
     if not os.path.isdir(path):
-        raise _not_ours(path, "no such directory")
+        raise not_an_export(path, "no such directory")
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
-        raise _not_ours(path, "no saved_model.pb")
+        raise not_an_export(path, "no saved_model.pb")
     metadata_path = os.path.join(path, METADATA_FILE)
     if not os.path.isfile(metadata_path):
-        raise _not_ours(path, f"no {METADATA_FILE}")
+        raise not_an_export(path, f"no {METADATA_FILE}")
     try:
         with open(metadata_path, encoding="utf-8") as f:
             metadata = json.load(f)
     except _JSON_ERRORS as e:
-        raise _not_ours(path, f"unreadable {METADATA_FILE}: {_first_line(e)}") from e
+        raise not_an_export(path, f"unreadable {METADATA_FILE}: {first_line(e)}") from e
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise _not_ours(path, f"{METADATA_FILE} is not a {FORMAT!r} record")
+        raise not_an_export(path, f"{METADATA_FILE} is not a {FORMAT!r} record")
     version = metadata.get("format_version")
     if not is_int(version) or not 1 <= version <= FORMAT_VERSION:
-        raise _not_ours(
+        raise not_an_export(
             path,
-            f"format_version {_shown(version)} is not one of 1 .. {FORMAT_VERSION}; "
+            f"format_version {short_repr(version)} is not one of 1 .. {FORMAT_VERSION}; "
             "upgrade keras-lstm-cell",
         )
     problem = _check_metadata(metadata)
     if problem is not None:
-        raise _not_ours(path, f"{METADATA_FILE} is damaged: {problem}")
+        raise not_an_export(path, f"{METADATA_FILE} is damaged: {problem}")
     return metadata
-
-
-def _signature_shapes(model) -> tuple[tuple, tuple] | None:
-    try:
-        signature = model.signatures["serving_default"]
-        (spec,) = signature.structured_input_signature[1].values()
-        (output,) = signature.structured_outputs.values()
-        return tuple(spec.shape), tuple(output.shape)
-    except (KeyError, ValueError, AttributeError, TypeError):
-        return None
-
-
-def load_export(path):
-    """Loads an export with `tf.saved_model.load`; returns `(model, metadata)`.
-
-    forecast.json must agree with the SavedModel: its window and column count
-    with the input of `serving_default`, its horizon with the output.
-    """
-    metadata = load_metadata(path)
-    try:
-        model = tf.saved_model.load(os.fspath(path))
-    except Exception as e:  # TensorFlow raises many types for a bad SavedModel.
-        raise _not_ours(os.fspath(path), f"TensorFlow cannot load it: {type(e).__name__}") from e
-    if not hasattr(model, ENDPOINT):
-        raise _not_ours(os.fspath(path), f"the SavedModel has no `{ENDPOINT}` function")
-    shapes = _signature_shapes(model)
-    # With an interval, (forecast, lower, upper) on a last axis.
-    bounds = (len(BOUNDS),) if "interval" in metadata else ()
-    expected = (
-        (None, metadata["window"], len(metadata["columns"])),
-        (None, metadata["horizon"], *bounds),
-    )
-    if shapes != expected:
-        raise _not_ours(
-            os.fspath(path),
-            f"{METADATA_FILE} says windows {expected[0]} -> {expected[1]}, but the "
-            f"SavedModel's signature is {shapes[0] if shapes else 'unreadable'} -> "
-            f"{shapes[1] if shapes else 'unreadable'}",
-        )
-    return model, metadata
-
-
-def serve(model, windows: np.ndarray) -> np.ndarray:
-    """Runs the exported `serve` function on raw windows, in batches.
-
-    Raises `ValueError` for windows with non-finite values and for forecasts
-    that are not finite: a NaN is never returned as a forecast.
-    """
-    windows = np.asarray(windows, dtype="float64")
-    if not np.isfinite(windows).all() or np.abs(windows).max(initial=0) > np.finfo("float32").max:
-        raise ValueError(
-            "Expected windows of finite float32 values. Received: values that are "
-            "not finite or too large for float32"
-        )
-    windows = windows.astype("float32")
-    outputs = [
-        np.asarray(model.serve(windows[i : i + _PREDICT_BATCH]))
-        for i in range(0, len(windows), _PREDICT_BATCH)
-    ]
-    forecasts = np.concatenate(outputs, axis=0).astype("float64")
-    if not np.isfinite(forecasts).all():
-        raise ValueError(
-            "Expected finite forecasts from the model. Received: "
-            f"{int((~np.isfinite(forecasts)).sum())} values that are not finite; its "
-            "inputs are outside anything it can compute with"
-        )
-    return forecasts
-
-
-def read_series(metadata: dict, csv=None) -> TimeSeries:
-    """The export's columns read from `csv`, or from its recorded training data.
-
-    Without `csv`, the file at the recorded absolute path is read only if its
-    SHA-256 is still the recorded one.
-    """
-    config = metadata["config"]
-    kwargs = dict(
-        date_column=metadata["date_column"],
-        target=metadata["target"],
-        features=metadata["columns"][1:],
-        duplicates=config.get("duplicates", "error"),
-        missing=config.get("missing", "error"),
-        gaps=config.get("gaps", "error"),
-        max_gap=config.get("max_gap", ForecastConfig().max_gap),
-        # The frequency the model was trained on (an older export's: inferred).
-        freq=metadata.get("freq"),
-        **{key: config.get(key) for key in ("sep", "decimal", "thousands")},
-    )
-    if csv is not None:
-        return TimeSeries.from_csv(csv, **kwargs)
-    recorded = metadata.get("training_data")
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("path"), str):
-        raise ValueError(
-            "Expected `csv` for a model whose forecast.json has no fingerprint of its "
-            "training data (an export of an older version). Received: csv=None"
-        )
-    path = recorded["path"]
-    if not os.path.isfile(path) or file_sha256(path) != recorded.get("sha256"):
-        raise ValueError(
-            f"Expected the training data at {path!r} unchanged since training "
-            "(the SHA-256 recorded in forecast.json). Received: "
-            f"{'a different file' if os.path.isfile(path) else 'no such file'}; "
-            "pass the data with --csv"
-        )
-    if recorded.get("embedded"):
-        return TimeSeries.default(**kwargs)
-    return TimeSeries.from_csv(path, **kwargs)
-
-
-def _data_summary(described: dict) -> tuple:
-    test = (described.get("parts") or {}).get("test") or {}
-    return (
-        described.get("rows"),
-        described.get("first_date"),
-        described.get("last_date"),
-        test.get("first_target_date"),
-        test.get("last_target_date"),
-    )
-
-
-def _check_same_data(data: ForecastData, metadata: dict) -> None:
-    """Refuses training data that no longer reads as the model's training series."""
-    recorded = _data_summary(metadata.get("data") or {})
-    now = _data_summary(data.describe())
-    if recorded != now:
-        raise ValueError(
-            f"Expected {data.series.source} to read as the series the model was trained "
-            f"on (rows, dates, test dates: {recorded}). Received: {now}; pass the data "
-            "with --csv"
-        )
-
-
-def next_forecast(path, csv=None) -> tuple[pd.DataFrame, dict]:
-    """Forecasts the `horizon` values after the last row of the data.
-
-    Without `csv`, the data is the last window stored in forecast.json (the
-    last rows of the training data); with `csv`, the last `window` rows of
-    that file (same columns as in training).
-
-    Returns:
-        A `DataFrame` indexed by the forecast dates with the target column
-        (and `lower` and `upper` for a model with an interval), and the
-        metadata. Its `attrs["window_dates"]` are the first and last date of
-        the rows used.
-    """
-    model, metadata = load_export(path)
-    window = metadata["window"]
-    if csv is None:
-        last = metadata["last_window"]
-        dates = pd.DatetimeIndex(last["dates"])
-        values = np.asarray(last["values"], dtype="float64")
-    else:
-        series = read_series(metadata, csv)
-        if len(series) < window:
-            raise ValueError(
-                f"Expected at least window={window} rows in {csv}. Received: {len(series)} rows"
-            )
-        dates = series.dates[-window:]
-        values = series.values[-window:]
-    forecasts = serve(model, values[None])[0]  # (H,), or (H, 3) with an interval
-    if "freq" in metadata:
-        forecast_dates = frequency.next_dates(dates[-1], metadata["freq"], metadata["horizon"])
-    else:  # an export without a frequency: steps of its most common spacing
-        step = pd.Timedelta(metadata["step"])
-        forecast_dates = pd.DatetimeIndex(
-            [dates[-1] + step * (k + 1) for k in range(metadata["horizon"])], name="date"
-        )
-    if forecasts.ndim == 2:
-        columns = (metadata["target"], *BOUNDS[1:])
-        frame = pd.DataFrame(forecasts, index=forecast_dates, columns=columns)
-    else:
-        frame = pd.DataFrame({metadata["target"]: forecasts}, index=forecast_dates)
-    frame.attrs["window_dates"] = (str(dates[0]), str(dates[-1]))
-    return frame, metadata
-
-
-def evaluate_export(path, csv=None) -> tuple[ForecastEvaluation, dict]:
-    """Scores an export against persistence and seasonal naive.
-
-    Without `csv`, on the test part of its training data, cut as in training
-    (the recorded file, unchanged, read with the recorded settings); with
-    `csv`, on every window of that file. Targets filled into gaps are not
-    scored.
-
-    Returns:
-        The evaluation and a description `{"source", "windows", "first_date",
-        "last_date"}` of what was scored.
-    """
-    model, metadata = load_export(path)
-    config = ForecastConfig.from_dict(metadata["config"])
-    scaler = WindowScaler.from_config(metadata["scaler"])
-    series = read_series(metadata, csv)
-    window, horizon = metadata["window"], metadata["horizon"]
-    if csv is None:
-        data = ForecastData.from_series(
-            series,
-            window=window,
-            horizon=horizon,
-            val_fraction=config.val_fraction,
-            test_fraction=config.test_fraction,
-            transform=config.transform,
-            season=config.season,
-            scaler=scaler,
-        )
-        part = "test"
-        _check_same_data(data, metadata)
-    else:
-        data = ForecastData.for_scoring(
-            series,
-            window=window,
-            horizon=horizon,
-            season=config.season,
-            scaler=scaler,
-            mase_scale=metadata["mase_scale"],
-        )
-        part = SCORED
-    level = metadata.get("interval", {}).get("level")
-    evaluation = evaluate_part(lambda x: serve(model, x), data, part, interval_level=level)
-    described = data.describe()["parts"][part]
-    return evaluation, {
-        "source": series.source,
-        "windows": described["scored_windows"],
-        "first_date": described["first_target_date"],
-        "last_date": described["last_target_date"],
-    }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
+import hashlib
 import json
 import math
 import os
@@ -70,6 +71,24 @@ def check_writable_directory(path, argument: str) -> str:
         ) from e
     os.rmdir(probe)
     return path
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of the file at `path`, as hex, read in blocks of 1 MiB."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_change(path, sha256: str | None) -> str | None:
+    """How the file at `path` differs from the one with SHA-256 `sha256`, or `None`."""
+    if not os.path.isfile(path):
+        return "no such file"
+    if file_sha256(path) != sha256:
+        return "a different file"
+    return None
 
 
 def _umask() -> int:

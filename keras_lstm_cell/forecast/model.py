@@ -35,6 +35,8 @@ def _simple_lstm(
     return SimpleLSTM(units, return_sequences=return_sequences, name=name, **cell_kwargs)
 
 
+PREDICT_BATCH = 1024  # windows per call when a forecaster runs on many
+
 # `layer` choice -> factory `(units, return_sequences, cell_kwargs, name) -> layer`.
 # Both hold the same SimpleLSTMCell weights; "rnn" stays the default because
 # SimpleLSTM's fused CPU loop is not reliably faster (benchmarks/README.md).
@@ -209,5 +211,52 @@ class Forecaster(keras.Model):
         forecast = self.scaler.unscale_targets(self.network(scaled, training=False), windows)
         if self.interval is None:
             return forecast  # (B, H)
-        lower, upper = (ops.convert_to_tensor(o, dtype=forecast.dtype) for o in self.interval)
-        return ops.stack([forecast, forecast + lower, forecast + upper], axis=-1)  # (B, H, 3)
+        return with_bounds(forecast, self.interval)  # (B, H, 3)
+
+    def as_functional(self, window: int, features: int) -> keras.Model:
+        """The same forecaster as a functional model, over the same weights.
+
+        Raw windows `(batch, window, features)` -> scaling -> `network` ->
+        unscaling, each side of the scaler a layer: an exporter that clones
+        functional models (`keras_lstm_cell.export_model`) reaches the
+        network's LSTM layers through it, which a subclassed model hides.
+        """
+        windows = keras.Input((window, features), name="windows")
+        scaled = _ScalerSide(self.scaler, "inputs", name="scale_inputs")(windows)
+        outputs = self.network(scaled, training=False)
+        forecasts = _ScalerSide(self.scaler, "targets", name="unscale_targets")([outputs, windows])
+        if self.interval is not None:
+            forecasts = _IntervalBounds(self.interval, name="interval_bounds")(forecasts)
+        return keras.Model(windows, forecasts, name=self.name)
+
+
+class _ScalerSide(keras.layers.Layer):
+    # One side of a `WindowScaler`: "inputs" scales raw windows; "targets"
+    # takes `[scaled forecasts, raw windows]` back to original units.
+    def __init__(self, scaler: WindowScaler, side: str, **kwargs):
+        super().__init__(**kwargs)
+        self.scaler = scaler
+        self.side = side
+
+    def call(self, inputs):
+        if self.side == "inputs":
+            return self.scaler.scale_inputs(inputs)
+        scaled, windows = inputs
+        return self.scaler.unscale_targets(scaled, windows)
+
+
+class _IntervalBounds(keras.layers.Layer):
+    # (B, H) forecasts -> (B, H, 3): the forecast, lower and upper bound, the
+    # interval's offsets `(lower, upper)`, each (H,), added to the forecast.
+    def __init__(self, offsets, **kwargs):
+        super().__init__(**kwargs)
+        self.offsets = offsets
+
+    def call(self, forecast):
+        return with_bounds(forecast, self.offsets)
+
+
+def with_bounds(forecast, offsets):
+    """`(B, H)` forecasts -> `(B, H, 3)`: with `forecast + lower`, `forecast + upper`."""
+    lower, upper = (ops.convert_to_tensor(o, dtype=forecast.dtype) for o in offsets)
+    return ops.stack([forecast, forecast + lower, forecast + upper], axis=-1)

@@ -17,7 +17,6 @@ Its `status` says how far the run got:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import platform
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from keras_lstm_cell.forecast.files import LOCK_FILE
+from keras_lstm_cell.forecast.files import file_sha256
 from keras_lstm_cell.forecast.files import write_json_atomic
 from keras_lstm_cell.forecast.timeseries import default_dataset_path
 
@@ -65,14 +65,6 @@ RUN_ENTRIES = (
 def new_run_id() -> str:
     """Identifies a run; its export carries the same id."""
     return uuid.uuid4().hex
-
-
-def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def training_data_fingerprint(csv: str | None) -> dict:

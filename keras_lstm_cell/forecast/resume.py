@@ -22,6 +22,7 @@ import numpy as np
 from keras_lstm_cell.forecast.config import RESOLVED_SETTINGS
 from keras_lstm_cell.forecast.config import RESUMABLE_CHANGES
 from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.files import file_change
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.record import BACKUP_DIR
 from keras_lstm_cell.forecast.record import FINISHED
@@ -30,7 +31,6 @@ from keras_lstm_cell.forecast.record import RUN_RECORD
 from keras_lstm_cell.forecast.record import TRAIN
 from keras_lstm_cell.forecast.record import TRAINING
 from keras_lstm_cell.forecast.record import RunRecord
-from keras_lstm_cell.forecast.record import file_sha256
 from keras_lstm_cell.forecast.record import read_history_frame
 from keras_lstm_cell.forecast.record import read_run_record
 
@@ -152,14 +152,11 @@ def _check_training_data(record: RunRecord, fingerprint: dict | None) -> None:
         return
     path = recorded["path"]
     if fingerprint is not None and fingerprint["path"] == path:
-        sha256 = fingerprint["sha256"]  # taken by this command already
+        # Hashed by this command already.
+        why = None if fingerprint["sha256"] == recorded["sha256"] else "a different file"
     else:
-        sha256 = file_sha256(path) if os.path.isfile(path) else None
-    if sha256 is None:
-        why = "no such file"
-    elif sha256 != recorded["sha256"]:
-        why = "a different file"
-    else:
+        why = file_change(path, recorded["sha256"])
+    if why is None:
         return
     raise ValueError(
         f"Expected the training data at {path!r} unchanged since the run started "

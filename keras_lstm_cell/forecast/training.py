@@ -54,6 +54,7 @@ from keras_lstm_cell.forecast.files import clear_directory
 from keras_lstm_cell.forecast.files import remove_stale_files
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.metrics import conformal_offsets
+from keras_lstm_cell.forecast.model import PREDICT_BATCH
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
 from keras_lstm_cell.forecast.plotting import forecast_png
@@ -75,11 +76,13 @@ from keras_lstm_cell.forecast.record import versions
 from keras_lstm_cell.forecast.resume import check_resumable
 from keras_lstm_cell.forecast.resume import restore_backup
 from keras_lstm_cell.forecast.resume import truncate_history
+from keras_lstm_cell.forecast.runtimes import LITERT
+from keras_lstm_cell.forecast.runtimes import ONNX
+from keras_lstm_cell.forecast.runtimes import check_installed
 from keras_lstm_cell.forecast.timeseries import DEFAULT_UNITS
 from keras_lstm_cell.gate_monitor import GateMonitor
 
 GATE_PROBE_SIZE = 32  # validation windows traced by GateMonitor each epoch
-_PREDICT_BATCH = 1024
 
 
 # Holds arrays: compared by identity, not field by field.
@@ -125,6 +128,7 @@ def train(
     verbose="auto",
     strategy: tf.distribute.Strategy | None = None,
     record: RunRecord | None = None,
+    runtime_exports=(LITERT, ONNX),
 ) -> ForecastRun:
     """Trains, evaluates and (optionally) exports a forecaster.
 
@@ -154,6 +158,9 @@ def train(
             the one `check_resumable` returned for `logdir`; otherwise a
             `RunRecord.new` (say, with the data's fingerprint already
             taken). By default it is planned here.
+        runtime_exports: The runtime files written beside the SavedModel,
+            each checked on the test windows: some of `"litert"`
+            (`forecaster.tflite`), `"onnx"` (`forecaster.onnx`).
 
     Raises:
         ValueError: for anything wrong with the settings, the data or the
@@ -172,6 +179,10 @@ def train(
     logdir, export_dir, record = _check_outputs(
         config, logdir, export_dir, resume, overwrite, record
     )
+    if export_dir is not None:
+        check_installed(runtime_exports, writing=True)
+    else:
+        runtime_exports = ()
     if data is None:
         data = prepare_data(config)
     config = resolve_config(config, data)  # recorded with the frequency and season used
@@ -194,7 +205,7 @@ def train(
             if not network.optimizer.built:  # the checkpoint holds its state too
                 network.optimizer.build(network.trainable_variables)
             network.load_weights(os.path.join(logdir, BEST_WEIGHTS))
-            run = _finish(forecaster, data, record, logdir, export_dir, metrics)
+            run = _finish(forecaster, data, record, logdir, export_dir, metrics, runtime_exports)
         finally:
             metrics.close()
         record.training["seconds"] = round(time.perf_counter() - started, 1)
@@ -370,15 +381,16 @@ def _fit_data(config: ForecastConfig, data: ForecastData) -> dict:
     )
 
 
-def _finish(forecaster, data, record, logdir, export_dir, metrics) -> ForecastRun:
-    """Scores, plots, logs and exports the trained forecaster; the record says `"finished"`."""
+def _finish(forecaster, data, record, logdir, export_dir, metrics, runtime_exports) -> ForecastRun:
+    """Scores, plots, logs and exports the trained forecaster (and its
+    `runtime_exports`); the record says `"finished"`."""
     config = ForecastConfig.from_dict(record.config)
 
     if config.interval is not None:
         forecaster = _with_interval(forecaster, data, config.interval, record)
 
     def predict(x):
-        return forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)
+        return forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)
 
     evaluation = evaluate_part(predict, data, "test", interval_level=config.interval)
     png = forecast_png(data, "test", predict(data.raw("test")[0]), unit=_unit(config, data))
@@ -397,7 +409,14 @@ def _finish(forecaster, data, record, logdir, export_dir, metrics) -> ForecastRu
     record.save(logdir)
     if export_dir is not None:
         metadata = forecast_metadata(record, data, forecaster)
-        export_forecaster(forecaster, export_dir, metadata, overwrite=record.replaces_export)
+        export_forecaster(
+            forecaster,
+            export_dir,
+            metadata,
+            overwrite=record.replaces_export,
+            runtimes=runtime_exports,
+            windows=data.raw("test")[0],
+        )
     record.mark(FINISHED)
     return ForecastRun(
         config=config,
@@ -416,7 +435,7 @@ def _finish(forecaster, data, record, logdir, export_dir, metrics) -> ForecastRu
 def _with_interval(forecaster, data: ForecastData, level: float, record) -> Forecaster:
     """`forecaster` with split-conformal bounds from its validation residuals."""
     x, y = data.raw("val", observed_only=True)
-    residuals = y - forecaster.predict(x, verbose=0, batch_size=_PREDICT_BATCH)  # (N, H)
+    residuals = y - forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)  # (N, H)
     lower, upper = conformal_offsets(residuals, level)
     record.details["interval"] = {
         "level": level,

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from keras_lstm_cell.forecast import cli
 from keras_lstm_cell.forecast import export
+from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.model import Forecaster
@@ -72,7 +74,7 @@ def test_forecast_json_records_the_run(exported, series):
     run, path = exported
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
         metadata = json.load(f)
-    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 2
+    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 3
     assert metadata["columns"] == ["temp_max", "temp_min"]
     assert (metadata["target"], metadata["window"], metadata["horizon"]) == ("temp_max", 7, 2)
     assert metadata["step"] == "1 days 00:00:00"
@@ -131,16 +133,16 @@ def test_tensorflow_alone_runs_the_export(exported):
 
 def test_next_forecast_and_evaluate(exported, series, tmp_path):
     run, path = exported
-    frame, metadata = export.next_forecast(path)
+    frame, metadata = serving.next_forecast(path)
     assert list(frame.index) == [pd.Timestamp("2012-05-30"), pd.Timestamp("2012-05-31")]
     np.testing.assert_allclose(frame["temp_max"], metadata["last_window"]["forecast"], rtol=1e-6)
     # The same rows from a CSV give the same forecast.
     csv = tmp_path / "tail.csv"
     series.frame.iloc[-20:].reset_index().to_csv(csv, index=False)
-    from_csv, _ = export.next_forecast(path, csv)
+    from_csv, _ = serving.next_forecast(path, csv)
     pd.testing.assert_frame_equal(from_csv, frame)
 
-    evaluation, described = export.evaluate_export(path)
+    evaluation, described = serving.evaluate_export(path)
     assert described["windows"] == run.evaluation.count // 2
     for name, row in run.evaluation.scores.items():
         assert evaluation.scores[name] == pytest.approx(row, rel=1e-5, nan_ok=True)
@@ -154,12 +156,12 @@ def test_a_savedmodel_that_is_not_ours(tmp_path):
     with pytest.raises(
         ValueError, match=r"written by `keras-lstm-cell train --export`.*no forecast"
     ):
-        export.load_export(foreign)
+        serving.load_export(foreign)
     (foreign / "forecast.json").write_text('{"format": "something else"}')
     with pytest.raises(ValueError, match=r"is not a 'keras-lstm-cell forecast' record"):
-        export.load_export(foreign)
+        serving.load_export(foreign)
     with pytest.raises(ValueError, match=r"Received: model='.*missing' \(no such directory\)"):
-        export.load_export(tmp_path / "missing")
+        serving.load_export(tmp_path / "missing")
 
 
 def test_export_is_all_or_nothing(exported, tmp_path, monkeypatch):
@@ -189,6 +191,31 @@ def test_export_is_all_or_nothing(exported, tmp_path, monkeypatch):
     export.export_forecaster(run.forecaster, target, metadata, overwrite=True)
     assert (target / "forecast.json").stat().st_mtime_ns > before["forecast.json"]
     assert sorted(os.listdir(tmp_path)) == ["file", "model"]
+
+
+def test_a_runtime_file_beyond_tolerance_fails_the_export(exported, tmp_path, monkeypatch):
+    run, path = exported
+    with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
+        metadata = json.load(f)
+    target = tmp_path / "model"
+    shutil.copytree(path, target)  # an earlier export of the tool
+    before = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
+    # A file of another forecaster: the same shapes, fresh weights.
+    other = Forecaster(keras.models.clone_model(run.network), run.data.scaler)
+    other(run.data.raw("test")[0][:1])
+    write = export.write_runtime_file
+    monkeypatch.setattr(export, "write_runtime_file", lambda _, *args: write(other, *args))
+    with pytest.raises(ValueError, match=r"Expected forecaster.onnx to forecast as the Keras"):
+        export.export_forecaster(
+            run.forecaster,
+            target,
+            metadata,
+            overwrite=True,
+            runtimes=["onnx"],
+            windows=run.data.raw("test")[0],
+        )
+    assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary left
+    assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == before
 
 
 def test_export_never_replaces_what_the_tool_did_not_write(exported, tmp_path):
@@ -251,8 +278,8 @@ def _damaged_copy(path, tmp_path, change):
             lambda m: m["last_window"]["values"][0].__setitem__(0, None),
             r"'last_window' holds values that are not finite",
         ),
-        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 2"),
-        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 2"),
+        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 3"),
+        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 3"),
         # Every entry `predict` and `evaluate` read, with its type and shape.
         (lambda m: m.pop("data"), r"forecast.json is damaged: no 'data'\)$"),
         (lambda m: m.update(data=[1]), r"'data' is \[1\], not an object\)$"),
@@ -326,6 +353,15 @@ def _damaged_copy(path, tmp_path, change):
             r"'last_window.dates' are not increasing dates",
         ),
         (lambda m: m.update(training_data="x"), r"'training_data' is 'x', not an object"),
+        (lambda m: m.pop("runtimes"), r"forecast.json is damaged: no 'runtimes'"),
+        (
+            lambda m: m["runtimes"]["onnx"].update(sha256="x"),
+            r"'runtimes.onnx.sha256' is 'x', not a SHA-256 in hex",
+        ),
+        (
+            lambda m: m["runtimes"]["litert"].update(file="../x.tflite"),
+            r"'runtimes.litert.file' is '../x.tflite', not 'forecaster.tflite'",
+        ),
         (
             lambda m: m["training_data"].update(sha256=None),
             r"'training_data.sha256' is None, not a string",
@@ -384,7 +420,7 @@ def _damaged_copy(path, tmp_path, change):
 def test_a_damaged_forecast_json_is_one_clear_error(exported, tmp_path, change, message):
     _, path = exported
     damaged = _damaged_copy(path, tmp_path, change)
-    for command in (export.next_forecast, export.evaluate_export):
+    for command in (serving.next_forecast, serving.evaluate_export):
         with pytest.raises(ValueError, match=message):
             command(damaged)
 
@@ -416,7 +452,7 @@ def test_hostile_forecast_json_is_one_clear_error(exported, tmp_path, text, mess
     hostile = tmp_path / "hostile"
     shutil.copytree(path, hostile)
     (hostile / "forecast.json").write_bytes(text.encode("latin-1"))
-    for command in (export.next_forecast, export.evaluate_export):
+    for command in (serving.next_forecast, serving.evaluate_export):
         with pytest.raises(ValueError, match=message):
             command(hostile)
     # Not the tool's export any more: never replaced, whatever the flags.
@@ -456,7 +492,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
         ValueError,
         match=r"unchanged since training .* Received: a different file; pass the data with --csv",
     ) as caught:
-        export.evaluate_export(pointed)
+        serving.evaluate_export(pointed)
     assert "top secret" not in str(caught.value)
     # The file it was trained on, changed since: refused too.
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
@@ -469,7 +505,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
         with open(training_csv, "ab") as f:
             f.write(b"2012-05-30,20.0,10.0\n")
         with pytest.raises(ValueError, match=r"unchanged since training"):
-            export.evaluate_export(changed)
+            serving.evaluate_export(changed)
     finally:
         with open(training_csv, "wb") as f:
             f.write(original)
@@ -477,7 +513,7 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
-        evaluation, _ = export.evaluate_export(path)
+        evaluation, _ = serving.evaluate_export(path)
     finally:
         os.chdir(cwd)
     assert evaluation.scores["lstm"]["mae"] == pytest.approx(
@@ -487,12 +523,12 @@ def test_evaluate_reads_only_the_recorded_training_file(exported, tmp_path):
 
 def test_non_finite_windows_and_forecasts_are_errors(exported, tmp_path):
     _, path = exported
-    model, _ = export.load_export(path)
+    model, _ = serving.load_export(path)
     for bad in (np.inf, np.nan, 1e300):
         windows = np.ones((1, 7, 2))
         windows[0, 3, 0] = bad
         with pytest.raises(ValueError, match=r"Expected windows of finite float32 values"):
-            export.serve(model, windows)
+            serving.serve(model, windows)
 
     class Broken:
         def serve(self, x):
@@ -501,11 +537,11 @@ def test_non_finite_windows_and_forecasts_are_errors(exported, tmp_path):
     with pytest.raises(
         ValueError, match=r"Expected finite forecasts from the model. Received: 2 values"
     ):
-        export.serve(Broken(), np.ones((1, 7, 2)))
+        serving.serve(Broken(), np.ones((1, 7, 2)))
 
 
 def test_committed_model_still_loads_and_predicts(capsys):
-    model, metadata = export.load_export(COMMITTED)
+    model, metadata = serving.load_export(COMMITTED)
     last = metadata["last_window"]
     window = np.array(last["values"], "float32")[None]
     served = float(model.serve(window).numpy()[0, 0])
