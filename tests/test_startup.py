@@ -7,6 +7,7 @@ start-up chatter and end with one line and exit code 130 on Ctrl-C while
 TensorFlow loads.
 """
 
+import importlib.util
 import json
 import os
 import signal
@@ -67,6 +68,8 @@ def _environment(**changes):
 
 @pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
 def test_import_adds_only_the_package_to_keras(backend, tmp_path):
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")  # CI installs torch for its torch leg
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE],
         capture_output=True,
