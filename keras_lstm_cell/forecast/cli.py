@@ -81,14 +81,14 @@ def _comma_list(text: str) -> tuple[str, ...]:
 
 
 def _add_train_arguments(
-    train: argparse.ArgumentParser, defaults: ForecastConfig, export: bool = True
+    train: argparse.ArgumentParser, defaults: ForecastConfig, exports: bool = True
 ) -> None:
     # Every setting defaults to None here: the ForecastConfig holds the
     # defaults, and --resume can tell which flags were given.
     _add_data_arguments(train.add_argument_group("data"), defaults)
     _add_model_arguments(train.add_argument_group("model"), defaults)
     _add_training_arguments(train.add_argument_group("training"), defaults)
-    _add_output_arguments(train.add_argument_group("output"), export)
+    _add_output_arguments(train.add_argument_group("output"), exports)
 
 
 def _add_data_arguments(data, defaults: ForecastConfig) -> None:
@@ -189,10 +189,10 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     fit.add_argument("--gate-monitor", action="store_true", default=None, help=out_gates)
 
 
-def _add_output_arguments(out, export: bool = True) -> None:
+def _add_output_arguments(out, exports: bool = True) -> None:
     out.add_argument("--name", help="run name, a plain name (default: <data>-<timestamp>)")
     out.add_argument("--logdir", help=f"TensorBoard/run directory (default: {RUNS_DIR}/NAME)")
-    if export:
+    if exports:
         out.add_argument("--export", help=f"SavedModel directory (default: {MODELS_DIR}/NAME)")
         out.add_argument("--no-export", action="store_true", help="do not export")
         out.add_argument(
@@ -257,7 +257,7 @@ def build_parser(
         action="store_true",
         help="train once, on the data before the first test part, and forecast every fold",
     )
-    _add_train_arguments(walk, defaults, export=False)
+    _add_train_arguments(walk, defaults, exports=False)
     for name, summary in (
         ("predict", "print the next forecast(s) of an exported model"),
         ("evaluate", "score an exported model against persistence and seasonal naive"),
