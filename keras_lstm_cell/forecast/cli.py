@@ -589,7 +589,13 @@ def _report(run) -> None:
     print(f"Config:      {os.path.join(paths['logdir'], 'run.json')}")
     if paths["export"]:
         print(f"SavedModel:  {paths['export']}")
-        for runtime, written in export.load_metadata(run.export_path)["runtimes"].items():
+        # A worker's export (not the chief's) is deleted at the end of the run.
+        written_files = (
+            export.load_metadata(run.export_path)["runtimes"]
+            if os.path.isdir(run.export_path)
+            else {}
+        )
+        for runtime, written in written_files.items():
             where = os.path.join(paths["export"], written["file"])
             print(
                 f"{runtime_name(runtime) + ':':<12} {where}  (largest difference from "

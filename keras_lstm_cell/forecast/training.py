@@ -179,10 +179,12 @@ def train(
     logdir, export_dir, record = _check_outputs(
         config, logdir, export_dir, resume, overwrite, record
     )
-    if export_dir is not None:
-        check_installed(runtime_exports, writing=True)
-    else:
+    if export_dir is None or config.distribute == "multiworker":
+        # Checking a runtime file runs the model on its own, which under a
+        # multi-worker strategy waits on collectives the other workers never join.
         runtime_exports = ()
+    else:
+        check_installed(runtime_exports, writing=True)
     if data is None:
         data = prepare_data(config)
     config = resolve_config(config, data)  # recorded with the frequency and season used
