@@ -44,8 +44,7 @@ from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_writable_directory
-from keras_lstm_cell.forecast.files import clear_directory
-from keras_lstm_cell.forecast.files import remove_stale_files
+from keras_lstm_cell.forecast.files import prepare_run_directory
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
@@ -260,15 +259,7 @@ def backtest(
     )
     os.makedirs(logdir, exist_ok=True)
     with RunLock(logdir):
-        state = check_owned_directory(logdir, "logdir", is_run_directory, BACKTEST_ENTRIES)
-        if state == "ours" and not resume and not overwrite:
-            raise ValueError(
-                f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
-                "which another run has just written"
-            )
-        if overwrite:
-            clear_directory(logdir, BACKTEST_ENTRIES, keep=(LOCK_FILE,))
-        remove_stale_files(logdir)
+        prepare_run_directory(logdir, is_run_directory, BACKTEST_ENTRIES, resume, overwrite)
         _start_record(record, config, data, logdir, folds, refit)
         run = dict(config=config, logdir=logdir, record=record, on_fold=on_fold,
                    verbose=verbose, strategy=strategy)  # fmt: skip

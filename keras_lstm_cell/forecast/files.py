@@ -312,6 +312,22 @@ def remove_stale_files(directory) -> None:
             os.remove(entry.path)
 
 
+def prepare_run_directory(logdir, marker_format, patterns, resume: bool, overwrite: bool):
+    """Readies `logdir` for a run that holds its `RunLock`: refuses a run of the
+    tool that appeared since the first check (unless resuming or told to
+    overwrite), clears the tool's own `patterns` with `overwrite`, and removes
+    temporary files an earlier run left."""
+    state = check_owned_directory(logdir, "logdir", marker_format, patterns)
+    if state == "ours" and not resume and not overwrite:
+        raise ValueError(
+            f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
+            "which another run has just written"
+        )
+    if overwrite:
+        clear_directory(logdir, patterns, keep=(LOCK_FILE,))
+    remove_stale_files(logdir)
+
+
 class RunLock:
     """Holds a run directory for one writer: a second one is refused at once.
 

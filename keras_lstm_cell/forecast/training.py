@@ -50,8 +50,7 @@ from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_separate
 from keras_lstm_cell.forecast.files import check_writable_directory
-from keras_lstm_cell.forecast.files import clear_directory
-from keras_lstm_cell.forecast.files import remove_stale_files
+from keras_lstm_cell.forecast.files import prepare_run_directory
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.model import PREDICT_BATCH
@@ -269,15 +268,7 @@ def _run_directory(logdir: str, resume: bool, overwrite: bool):
     os.makedirs(logdir, exist_ok=True)
     try:
         with RunLock(logdir):
-            state = check_owned_directory(logdir, "logdir", is_run_directory, RUN_ENTRIES)
-            if state == "ours" and not resume and not overwrite:
-                raise ValueError(
-                    f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
-                    "which another run has just written"
-                )
-            if overwrite:
-                clear_directory(logdir, RUN_ENTRIES, keep=(LOCK_FILE,))
-            remove_stale_files(logdir)
+            prepare_run_directory(logdir, is_run_directory, RUN_ENTRIES, resume, overwrite)
             yield
     except BaseException:
         if created and set(os.listdir(logdir)) <= {LOCK_FILE}:
