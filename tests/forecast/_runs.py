@@ -1,6 +1,9 @@
 """Small runs of the forecasting tool, for its tests."""
 
 import dataclasses
+import os
+import signal
+import time
 
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
@@ -26,3 +29,15 @@ def train(config, logdir, series, **kwargs):
     return training.train(
         config, logdir=logdir, data=prepare_data(config, series), verbose=0, **kwargs
     )
+
+
+def terminate_after_two_epochs(process, history, seconds: float) -> str:
+    """Sends SIGTERM to `process` once `history` (a history.csv) holds two
+    epochs, or after `seconds`; returns its stderr once it has ended."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        if history.is_file() and len(history.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGTERM)
+    return process.communicate(timeout=60)[1]

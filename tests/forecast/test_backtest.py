@@ -3,15 +3,14 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from _runs import terminate_after_two_epochs
 from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
 
 from keras_lstm_cell.forecast.backtest import plan_folds
@@ -166,13 +165,7 @@ def test_backtest_resumes_by_fold(workdir):
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     history = workdir / "runs" / "r" / "folds" / "fold-2" / "history.csv"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if history.is_file() and len(history.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.2)
-    os.kill(process.pid, signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    err = terminate_after_two_epochs(process, history, 300)
     assert process.returncode == 130, err
     assert "interrupted after 1 finished folds" in err and "backtest --resume" in err
     first = json.loads((workdir / "runs" / "r" / "folds" / "fold-1" / "run.json").read_text())

@@ -3,14 +3,13 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import pytest
 import tensorflow as tf
+from _runs import terminate_after_two_epochs
 
 from keras_lstm_cell.forecast import cli
 from keras_lstm_cell.forecast import training
@@ -208,13 +207,7 @@ def test_kill_then_resume(workdir, capsys):
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     history = workdir / "runs" / "k" / "history.csv"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if history.is_file() and len(history.read_text().splitlines()) >= 3:
-            break
-        time.sleep(0.2)
-    os.kill(process.pid, signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    err = terminate_after_two_epochs(process, history, 120)
     assert process.returncode == 130
     assert "keras-lstm-cell: interrupted after " in err and "train --resume" in err
     done = len(read_history(workdir / "runs" / "k")["epoch"])
