@@ -8,6 +8,8 @@ runs a file in onnxruntime; `op_names` lists its node types.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 # ONNX's gate order in W, R and B; P holds i, o, f.
@@ -22,10 +24,13 @@ def convert(serve, opset: int | None = None, patches=()) -> bytes:
     import tf2onnx
 
     # tf2onnx 1.17 still reads NumPy aliases that NumPy 2 removed; Keras
-    # patches them back the same way before its own ONNX export.
-    from keras.src.export.tf2onnx_lib import patch_tf2onnx
+    # patches them back the same way before its own ONNX export (its check
+    # for `np.object` warns in NumPy 2, which says nothing to the user).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+        from keras.src.export.tf2onnx_lib import patch_tf2onnx
 
-    patch_tf2onnx()
+        patch_tf2onnx()
     try:
         model_proto, _ = tf2onnx.convert.from_function(
             serve, input_signature=serve.input_signature, opset=opset
