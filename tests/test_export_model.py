@@ -272,27 +272,80 @@ def test_other_formats_go_to_keras_export(tmp_path):
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("fmt", ["litert", "onnx"])
-@pytest.mark.parametrize("return_sequences", [False, True])
-def test_keras_model_export_of_simple_lstm_runs_in_the_runtime(fmt, return_sequences, tmp_path):
-    """Keras's own `model.export` (not export_model): the file loads in the
-    standard runtime, with any batch size, and computes model.predict."""
-    model = _model([SimpleLSTM(UNITS, return_sequences=return_sequences)])
-    path = tmp_path / f"model{SUFFIX[fmt]}"
-    x = _windows(3)
-    expected = model.predict(x, verbose=0)  # Keras's ONNX export needs a called model
-    model.export(str(path), format=fmt, verbose=False)
-    if fmt == "litert":
-        interpreter = Interpreter(model_path=str(path))
-        (detail,) = interpreter.get_input_details()
+def _keras_export_ops_and_outputs(fmt, path, batches):
+    """Runs a file of Keras's own `model.export` on each batch (its input's
+    batch size is left dynamic); returns its op types and outputs."""
+    if fmt == "onnx":
+        nodes, outputs = _onnx_ops_and_outputs(path, batches)
+        return [n.op_type for n in nodes], outputs
+    interpreter = Interpreter(model_path=str(path))
+    (detail,) = interpreter.get_input_details()
+    outputs = []
+    for x in batches:
         interpreter.resize_tensor_input(detail["index"], x.shape)
         interpreter.allocate_tensors()
-        ops = [op["op_name"] for op in interpreter._get_ops_details()]
-        assert not [op for op in ops if op.startswith("Flex")]
         interpreter.set_tensor(detail["index"], x)
         interpreter.invoke()
-        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-    else:
-        nodes, (got,) = _onnx_ops_and_outputs(path, [x])
-        assert "PartitionedCall" not in {n.op_type for n in nodes}
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+        outputs.append(
+            np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+        )
+    return [op["op_name"] for op in interpreter._get_ops_details()], outputs
+
+
+# Keras's own model.export of SimpleLSTM: (layers, steps, batch size of the
+# export's input_signature (None: Keras's own signature, a dynamic batch size),
+# the native ops expected per format). The native ops where
+# they compute the layer; LiteRT's fused op needs a fixed batch size and is
+# taken up to 10 steps from zero states (the converter clips the cell state at
+# ±10, which |c_t| < t never reaches); a loop of builtin ops otherwise.
+NATIVE = {"onnx": "LSTM", "litert": "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+LOOP = {"onnx": "Loop", "litert": "WHILE"}
+KERAS_EXPORTS = {
+    "last_output": (lambda: [SimpleLSTM(UNITS)], STEPS, None, {"onnx": 1, "litert": 0}),
+    "batch 1": (lambda: [SimpleLSTM(UNITS)], STEPS, 1, {"onnx": 1, "litert": 1}),
+    "batch 1, sequences, go_backwards": (
+        lambda: [SimpleLSTM(UNITS, return_sequences=True, go_backwards=True)],
+        STEPS,
+        1,
+        {"onnx": 1, "litert": 1},
+    ),
+    "batch 2, stacked": (
+        lambda: [SimpleLSTM(UNITS, return_sequences=True), SimpleLSTM(UNITS, use_bias=False)],
+        STEPS,
+        2,
+        {"onnx": 2, "litert": 2},
+    ),
+    "batch 1, 12 steps": (lambda: [SimpleLSTM(UNITS)], 12, 1, {"onnx": 1, "litert": 0}),
+    "variant": (
+        lambda: [SimpleLSTM(UNITS, variant="coupled")],
+        STEPS,
+        None,
+        {"onnx": 0, "litert": 0},
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", ["litert", "onnx"])
+@pytest.mark.parametrize("case", list(KERAS_EXPORTS))
+def test_keras_model_export_of_simple_lstm_writes_the_native_op(fmt, case, tmp_path):
+    """Keras's own `model.export` (not export_model): the file loads in the
+    standard runtime (no Flex ops), holds the native op where it computes the
+    layer, and computes model.predict for any batch size it takes,
+    invocation after invocation."""
+    build, steps, batch, native = KERAS_EXPORTS[case]
+    model = keras.Sequential([keras.Input((steps, FEATURES)), *build(), keras.layers.Dense(2)])
+    rng = np.random.default_rng(7)
+    for weight in model.weights:  # large weights: cell states beyond ±1
+        weight.assign(rng.normal(scale=1.5, size=weight.shape).astype("float32"))
+    sizes = (batch,) * 3 if batch else (3, 1, 3)
+    batches = [rng.normal(size=(b, steps, FEATURES)).astype("float32") for b in sizes]
+    expected = [model.predict(x, verbose=0) for x in batches]
+    path = tmp_path / f"model{SUFFIX[fmt]}"
+    signature = [keras.InputSpec(shape=(batch, steps, FEATURES), dtype="float32")]
+    model.export(str(path), format=fmt, verbose=False, input_signature=signature)
+    ops, outputs = _keras_export_ops_and_outputs(fmt, path, batches)
+    assert ops.count(NATIVE[fmt]) == native[fmt]
+    assert (LOOP[fmt] in ops) == (native[fmt] == 0)
+    assert not [op for op in ops if op.startswith("Flex") or op == "PartitionedCall"]
+    for got, want in zip(outputs, expected):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)

@@ -28,7 +28,6 @@ from keras import activations
 
 from keras_lstm_cell.export import tf_lstm
 from keras_lstm_cell.gate_layout import COUPLED_GATE_ORDER
-from keras_lstm_cell.gate_layout import GATE_ORDER
 from keras_lstm_cell.gate_layout import join_columns
 from keras_lstm_cell.gate_layout import split_columns
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
@@ -37,8 +36,6 @@ TARGETS = ("litert", "onnx")
 # How an exported LSTM is computed: the converter's native op, or the cell's
 # own step unrolled into builtin ops.
 NATIVE, UNROLLED = "native", "unrolled"
-# A value far beyond any pre-activation: sigmoid(-RESET_LOGIT) is 0 in float32.
-RESET_LOGIT = 1e4
 
 
 def is_lstm_layer(layer) -> bool:
@@ -200,41 +197,10 @@ class ExportedLSTM(keras.layers.Layer):
         return zeros, zeros
 
     def _litert_lstm(self, sequences):
-        """The fused op, started from zeros at every invocation.
-
-        The fused op reads its initial states from state tensors that it
-        overwrites with its final states, so a second invocation would start
-        where the first ended. Reset steps before the sequence clear them: an
-        extra input feature per reset step, 1 there and 0 elsewhere, whose
-        weight -RESET_LOGIT into the f and o gates (and i) makes them 0 there
-        (sigmoid(-1e4) is 0 in float32), so h = 0 and, with i = 0, c = 0
-        exactly, whatever the states held. The coupled cell's i = 1 - f is 1
-        there, so its c = c̃ after the first reset step; a second one, whose
-        feature adds -b_c to z_c (and h = 0 now), makes c̃ = tanh(0) = 0. At
-        the sequence's own steps the features add 0.
-        """
-        kernel, recurrent, bias = self._weights()
-        units = self.source.cell.units
-        gates = {g: slice(k * units, (k + 1) * units) for k, g in enumerate(GATE_ORDER)}
+        """The fused op, started from zeros at every invocation
+        (`tf_lstm.litert_lstm`)."""
         coupled = self.patch is not None and self.patch.coupled
-        reset_rows = [np.zeros((4 * units,), "float32")]
-        for gate in ("f", "o") if coupled else ("i", "f", "o"):
-            reset_rows[0][gates[gate]] = -RESET_LOGIT
-        if coupled:
-            reset_rows.append(reset_rows[0].copy())
-            reset_rows[1][gates["c"]] = -self.constants[2][gates["c"]]
-        n = len(reset_rows)
-        kernel = tf.concat([kernel, tf.constant(np.stack(reset_rows))], axis=0)  # (D + n, 4H)
-        reset_steps = np.zeros((self.batch_size, n, sequences.shape[-1] + n), "float32")
-        for k in range(n):
-            reset_steps[:, k, -n + k] = 1.0
-        flagged = tf.pad(sequences, [[0, 0], [0, 0], [0, n]])  # (B, T, D + n)
-        inputs = tf.concat([tf.constant(reset_steps), flagged], axis=1)  # (B, n + T, D + n)
-        zeros = tf.constant(np.zeros((self.batch_size, units), "float32"))
-        _, outputs, _, _, _ = tf_lstm.composite_lstm()(
-            inputs, zeros, zeros, kernel, recurrent, bias
-        )
-        return outputs[:, n:]
+        return tf_lstm.litert_lstm(sequences, *self._weights(), coupled=coupled)
 
 
 class ExportedBidirectional(keras.layers.Layer):

@@ -2,16 +2,15 @@ from __future__ import annotations
 
 import keras
 
-from keras_lstm_cell.loops._common import fast_loop_reason
-from keras_lstm_cell.loops.fused_loop import FusedLoop
 from keras_lstm_cell.loops.loop_call import LoopCall
 
 
-class ConverterLoop(FusedLoop):
-    """The loop `model.export` traces on TensorFlow: the fused loop's
-    arithmetic in a plain `tf.while_loop` that the LiteRT and ONNX converters
-    read (`_converter_tensorflow`), for inference without a mask, and only
-    while Keras's `model.export` or `tf.saved_model.save` traces the model;
+class ConverterLoop:
+    """The loop `model.export` traces on TensorFlow: the LSTM in the forms
+    the LiteRT and ONNX converters read (`_converter_tensorflow`), each
+    LiteRT's and ONNX's native LSTM op where it computes the call, otherwise
+    a plain `tf.while_loop`; for inference without a mask, and only while
+    Keras's `model.export` or `tf.saved_model.save` traces the model.
     `predict` keeps the faster XLA-compiled fused loop."""
 
     name = "converter"
@@ -21,18 +20,16 @@ class ConverterLoop(FusedLoop):
             return f"the converter loop is TensorFlow's; backend={keras.backend.backend()!r}"
         if call.training or call.masked:
             return "the converter loop runs inference without a mask"
-        reason = fast_loop_reason(layer, call.training)
-        if reason is not None:
-            return reason
+        if not layer.use_fused:
+            return "use_fused=False"
         from keras_lstm_cell.loops import _converter_tensorflow
 
-        if not _converter_tensorflow.in_export_trace():
+        if _converter_tensorflow.export_format() is None:
             return "the converter loop runs only while model.export traces the model"
         return None
 
-    def time_loop(self, x, kernel, recurrent_kernel, bias, h0, c0, mask, config, training):
+    def run(self, layer, sequences, initial_state, mask, training: bool) -> tuple:
+        del mask, training  # inference without a mask (`reason`)
         from keras_lstm_cell.loops import _converter_tensorflow
 
-        return _converter_tensorflow.inference_lstm(
-            x, kernel, recurrent_kernel, bias, h0, c0, config
-        )
+        return _converter_tensorflow.converter_loop(layer, sequences, initial_state)
