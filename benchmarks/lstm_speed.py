@@ -227,6 +227,9 @@ class KerasRunner:
             self.model.set_weights(weights)
         self.x, self.y = _data(shape, batches)
         self.timer = _EpochTimer()
+        # The loops the layer took, read after the first fit and predict,
+        # which trace their steps (a loop is chosen when a step is traced).
+        self.train_loop = self.infer_loop = None
 
     def fit(self) -> float:
         self.model.fit(
@@ -238,6 +241,7 @@ class KerasRunner:
             verbose=0,
             callbacks=[self.timer.callback],
         )
+        self.train_loop = self.train_loop or self._last_loop()
         return self.timer.seconds
 
     def predict(self) -> float:
@@ -247,11 +251,17 @@ class KerasRunner:
             verbose=0,
             callbacks=[self.timer.callback],
         )
+        self.infer_loop = self.infer_loop or self._last_loop()
         return self.timer.seconds
+
+    def _last_loop(self) -> str | None:
+        return getattr(self.layer, "last_loop", None)
 
     @property
     def loop(self) -> str | None:
-        return getattr(self.layer, "last_loop", None)
+        """The loops `SimpleLSTM` took: `"train / infer"` where they differ."""
+        train, infer = self.train_loop, self.infer_loop
+        return train if train == infer else f"{train} / {infer}"
 
 
 # Torch side, in a worker process that takes one JSON command per line.

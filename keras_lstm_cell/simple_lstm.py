@@ -244,10 +244,11 @@ class SimpleLSTM(keras.layers.RNN):
             # cuDNN ops cannot be compiled with XLA.
             self.supports_jit = False
 
-    def fast_path_reason(self, training: bool = False) -> str | None:
+    def fast_path_reason(self, training: bool = False, steps: int | None = None) -> str | None:
         """Why the generic `keras.layers.RNN` loop would run, or `None` when a
-        fast loop (cuDNN, torch's kernel or fused) runs."""
-        call = self._loop_call(training, masked=False)
+        fast loop (cuDNN, torch's kernel or fused) runs, for a call of
+        `steps` timesteps (`None`: a length not known when tracing)."""
+        call = self._loop_call(training, masked=False, steps=steps)
         reason = FUSED.reason(self, call)  # every fast loop needs what it needs
         if reason is None and self.use_cudnn == "auto" and self._loops(call)[0] is GENERIC:
             return (
@@ -277,8 +278,10 @@ class SimpleLSTM(keras.layers.RNN):
             return "on a GPU, torch's LSTM kernel is cuDNN (cudnn_reason)"
         return reason
 
-    def _loop_call(self, training: bool, masked: bool) -> LoopCall:
-        return LoopCall(training=bool(training), masked=masked, device=accelerator.device_kind())
+    def _loop_call(self, training: bool, masked: bool, steps: int | None = None) -> LoopCall:
+        return LoopCall(
+            training=bool(training), masked=masked, device=accelerator.device_kind(), steps=steps
+        )
 
     def _loops(self, call: LoopCall) -> tuple[Loop, ...]:
         """The loops that can run this call, in the order to try them; the
@@ -311,7 +314,7 @@ class SimpleLSTM(keras.layers.RNN):
             # variables in place after the call, and torch's autograd keeps
             # h0, c0 for the backward pass.
             initial_state = [ops.copy(s) for s in initial_state]
-        call = self._loop_call(training, masked=mask is not None)
+        call = self._loop_call(training, masked=mask is not None, steps=sequences.shape[1])
         for loop in self._loops(call):
             try:
                 result = loop.run(self, sequences, initial_state, mask, call.training)

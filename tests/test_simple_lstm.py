@@ -18,8 +18,10 @@ from keras_lstm_cell.verify import reference_tolerance
 from keras_lstm_cell.verify import scaled_diff
 
 # The loop SimpleLSTM takes on a CPU for a configuration torch's kernel runs:
-# torch's own LSTM kernel on torch, the fused loop elsewhere.
+# torch's own LSTM kernel on torch, the fused loop elsewhere; in training,
+# keras.layers.RNN's loop elsewhere (AUTO_LOOPS).
 FAST_LOOP = "torch_lstm" if backend_is("torch") else "fused"
+TRAINING_LOOP = "torch_lstm" if backend_is("torch") else "generic"
 
 
 def _np(values):
@@ -149,7 +151,8 @@ def test_one_training_step_equals_rnn_cell(stateful):
     y = rng.normal(size=(16, 1)).astype("float32")
     models = []
     options = dict(stateful=stateful)
-    for layer in (keras.layers.RNN(SimpleLSTMCell(5), **options), SimpleLSTM(5, **options)):
+    fused = SimpleLSTM(5, use_cudnn=False, **options)  # the fused loop on every backend
+    for layer in (keras.layers.RNN(SimpleLSTMCell(5), **options), fused):
         keras.utils.set_random_seed(0)
         inputs = keras.Input((6, 3), batch_size=8 if stateful else None)
         hidden = keras.layers.Masking(0.0)(inputs) if stateful else inputs
@@ -159,8 +162,7 @@ def test_one_training_step_equals_rnn_cell(stateful):
     models[1].set_weights(models[0].get_weights())
     for model in models:
         model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-    if stateful:
-        assert models[1].layers[-2].last_loop == "fused"
+    assert fused.last_loop == "fused"
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
@@ -327,14 +329,17 @@ def test_recurrent_dropout_runs_the_generic_loop_in_training_only():
     assert layer.last_loop == FAST_LOOP
 
 
-def test_input_dropout_on_the_fast_loop_uses_the_cells_seeded_mask():
+@pytest.mark.parametrize(
+    "use_cudnn, loop", [("auto", TRAINING_LOOP), (False, "fused")], ids=["auto", "fused"]
+)
+def test_input_dropout_on_the_fast_loops_uses_the_cells_seeded_mask(use_cudnn, loop):
     x = np.random.default_rng(8).normal(size=(6, 5, 3)).astype("float32")
-    layer = SimpleLSTM(4, dropout=0.4, seed=11, return_sequences=True)
+    layer = SimpleLSTM(4, dropout=0.4, seed=11, return_sequences=True, use_cudnn=use_cudnn)
     rnn = keras.layers.RNN(SimpleLSTMCell(4, dropout=0.4, seed=11), return_sequences=True)
     builtin = keras.layers.LSTM(4, dropout=0.4, seed=11, return_sequences=True)
     _transfer(builtin, rnn, layer, x=x)
     dropped = _np(layer(x, training=True))[0]
-    assert layer.last_loop == FAST_LOOP
+    assert layer.last_loop == loop
     np.testing.assert_allclose(dropped, _np(rnn(x, training=True))[0], atol=1e-6, rtol=0)
     np.testing.assert_allclose(dropped, _np(builtin(x, training=True))[0], atol=1e-6, rtol=0)
     assert np.max(np.abs(dropped - _np(layer(x))[0])) > 1e-3  # dropout did act
@@ -418,13 +423,14 @@ def test_cudnn_needs_a_gpu():
     "backend, device, training, inference",
     [
         # The converter loop declines outside model.export (test_export_model.py).
-        ("tensorflow", "cpu", ("fused", "generic"), ("converter", "fused", "generic")),
+        ("tensorflow", "cpu", ("generic",), ("converter", "fused", "generic")),
         (
             "tensorflow",
             "gpu",
             ("cudnn", "fused", "generic"),
             ("converter", "cudnn", "fused", "generic"),
         ),
+        # from 500 timesteps (test_loops.py), else the generic loop
         ("jax", "cpu", ("fused", "generic"), ("fused", "generic")),
         # measured faster than cuDNN on an H200
         ("jax", "gpu", ("fused", "generic"), ("fused", "generic")),

@@ -9,6 +9,7 @@ class LoopCall(NamedTuple):
     training: bool  # training mode: dropout acts, a backward pass may follow
     masked: bool  # a mask was passed
     device: str  # "cpu" or "gpu" (`accelerator.device_kind()`)
+    steps: int | None = None  # the static number of timesteps, if known
 
     @property
     def mode(self) -> str:

@@ -61,7 +61,8 @@ def make_layer(kind: str, **kwargs):
     if kind == "fast":
         from keras_lstm_cell.simple_lstm import SimpleLSTM
 
-        return SimpleLSTM(UNITS, **kwargs, **rnn_kwargs)
+        # The fused loop: on a CPU, `use_cudnn="auto"` trains with the generic one.
+        return SimpleLSTM(UNITS, use_cudnn=False, **kwargs, **rnn_kwargs)
     if kind == "builtin":
         return keras.layers.LSTM(UNITS, **kwargs, **rnn_kwargs)
     raise ValueError(f"Expected kind cell, fast or builtin. Received: kind={kind!r}")
