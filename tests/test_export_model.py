@@ -273,8 +273,8 @@ def test_other_formats_go_to_keras_export(tmp_path):
 
 
 def _keras_export_ops_and_outputs(fmt, path, batches):
-    """Runs a file of Keras's own `model.export` on each batch (its input's
-    batch size is left dynamic); returns its op types and outputs."""
+    """Runs a file of Keras's own `model.export` on each batch, the
+    interpreter's input resized to it; returns its op types and outputs."""
     if fmt == "onnx":
         nodes, outputs = _onnx_ops_and_outputs(path, batches)
         return [n.op_type for n in nodes], outputs

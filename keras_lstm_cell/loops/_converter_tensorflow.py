@@ -8,9 +8,10 @@ Keras's `model.export` or `tf.saved_model.save` traces the model for
 inference (`export_format`), `SimpleLSTM` runs this loop instead, and
 `predict` keeps the XLA loop. By the format written:
 
-- `model.export(format="onnx")`: the standard cell (tanh, sigmoid, float32)
-  as `tf_lstm.standard_lstm`, which tf2onnx writes as one ONNX `LSTM` node,
-  for any batch size and any initial state.
+- `model.export(format="onnx")`: the standard cell (tanh, sigmoid, float32,
+  without `return_state`: `lstm_graph.native_reason`) as
+  `tf_lstm.standard_lstm`, which tf2onnx writes as one ONNX `LSTM` node, for
+  any batch size and any initial state.
 - `model.export(format="litert")`: the standard cell from zero states,
   without `return_state`, for a fixed batch size (an `input_signature` with
   one, `keras.InputSpec(shape=(1, T, D))`: the fused op's states need it,
@@ -40,11 +41,11 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-from keras import activations
 
 from keras_lstm_cell.equations import lstm_equations
 from keras_lstm_cell.equations import split_preactivations
 from keras_lstm_cell.export import tf_lstm
+from keras_lstm_cell.export.lstm_graph import native_reason
 from keras_lstm_cell.loops._common import fast_loop_reason
 
 # Modules whose functions trace a model to write it out, and the format each
@@ -73,21 +74,16 @@ def export_format() -> str | None:
 
 def native_form(layer, x, initial_state, format: str | None) -> str | None:
     """`"onnx"` or `"litert"` when that format's native LSTM op computes this
-    call (x time-major), else `None`."""
-    cell = layer.cell
-    if format not in ("onnx", "litert") or fast_loop_reason(layer, training=False) is not None:
+    call of the standard cell (x time-major), else `None`."""
+    if format not in ("onnx", "litert") or layer.cell.compute_dtype != "float32":
         return None
-    if (
-        cell.activation is not activations.tanh
-        or cell.recurrent_activation is not activations.sigmoid
-        or cell.compute_dtype != "float32"
-    ):
+    if native_reason(layer, format) is not None:  # activations, return_state
         return None
     if format == "onnx":
         return format
     steps, batch = x.shape[0], x.shape[1]
     # The fused op returns no states and starts from zeros (`litert_lstm`).
-    if layer.return_state or layer.stateful or not all(_is_zero(s) for s in initial_state):
+    if layer.stateful or not all(_is_zero(s) for s in initial_state):
         return None
     # Its states need a fixed batch size: with a dynamic one the converter
     # leaves the function unfused, in Flex TensorList ops.
@@ -116,26 +112,35 @@ def converter_loop(layer, sequences, initial_state) -> tuple:
     if layer.go_backwards:
         x = tf.reverse(x, axis=[0])
     h0, c0 = initial_state
-    form = native_form(layer, x, initial_state, export_format())
-    if form is None and fast_loop_reason(layer, training=False) is not None:
+    if fast_loop_reason(layer, training=False) is not None:  # a variant, another dtype
         outputs, h, c = _steps(_cell_step(cell, x), x, h0, c0, layer)
-    elif form is None:
-        outputs, h, c = _steps(_fused_step(cell, x), x, h0, c0, layer)
-    elif form == "onnx":
-        last, outputs, h, c, _ = tf_lstm.standard_lstm(x, h0, c0, *_weights(cell), time_major=True)
-        outputs = outputs if layer.return_sequences else last
     else:
-        # The weights as constants: the converter fuses the function only
-        # when they are (it crashes on variables read inside it).
-        with tf.init_scope():
-            weights = [tf.constant(w.numpy()) for w in _weights(cell)]
-        outputs = tf_lstm.litert_lstm(x, *weights, time_major=True)  # (T, B, H)
-        h = outputs[-1]
-        c = tf.zeros_like(h)  # not read: the form is taken without return_state
-        outputs = outputs if layer.return_sequences else h
+        outputs, h, c = _standard_lstm(layer, x, initial_state)
     if layer.return_sequences:
         return outputs[-1], tf.transpose(outputs, (1, 0, 2)), [h, c]
     return outputs, outputs[:, None], [h, c]
+
+
+def _standard_lstm(layer, x, initial_state):
+    """The standard cell over `x (T, B, D)`, as the format being written
+    reads it: `(outputs, h_T, c_T)`, outputs `(T, B, H)` with
+    `return_sequences`, else `h_T`."""
+    cell = layer.cell
+    h0, c0 = initial_state
+    form = native_form(layer, x, initial_state, export_format())
+    if form is None:
+        return _steps(_fused_step(cell, x), x, h0, c0, layer)
+    if form == "onnx":
+        last, outputs, h, c, _ = tf_lstm.standard_lstm(x, h0, c0, *_weights(cell), time_major=True)
+        return (outputs if layer.return_sequences else last), h, c
+    # The weights as constants: the converter fuses the function only when
+    # they are (it crashes on variables read inside it).
+    with tf.init_scope():
+        weights = [tf.constant(w.numpy()) for w in _weights(cell)]
+    outputs = tf_lstm.litert_lstm(x, *weights, time_major=True)  # (T, B, H)
+    h = outputs[-1]
+    c = tf.zeros_like(h)  # not read: the form is taken without return_state
+    return (outputs if layer.return_sequences else h), h, c
 
 
 def _weights(cell):
