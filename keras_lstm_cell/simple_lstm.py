@@ -55,12 +55,13 @@ class SimpleLSTM(keras.layers.RNN):
        options (`use_bias=False` included; float64 on a CPU too), without a
        mask; gradients flow through torch's autograd.
     3. **`"fused"`**: one recurrent product `h_{t-1} · U` per step (the input
-       projection `x_t · W` of every step as one product before the loop,
-       except on JAX, whose CPU loops are faster computing it per step), the
-       gate arithmetic of `lstm_equations`, and, on TensorFlow and JAX, a
-       hand-written backward pass through time whose weight gradients are
-       single products over all steps (for the `tanh`, `sigmoid` and linear
-       activations; others, and torch, are differentiated automatically). On
+       projection `x_t · W` of every step as one product before the loop on
+       torch; on TensorFlow and JAX, whose compiled CPU loops are faster
+       computing it per step, inside each step), the gate arithmetic of
+       `lstm_equations`, and, on TensorFlow and JAX, a hand-written backward
+       pass through time that sums the weight gradients inside the loop (for
+       the `tanh`, `sigmoid` and linear activations; others, and torch, are
+       differentiated automatically). On
        TensorFlow both loops are compiled with XLA, and outside training
        (`predict`, `evaluate`) the forward loop keeps no gates for a backward
        pass; a gradient through such a call recomputes them. Input dropout

@@ -36,7 +36,7 @@ def jax_kernel(config: LoopConfig):
 
     def run_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask):
         outputs, h_t, c_t, residuals = forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)
-        saved = ((x, kernel, recurrent_kernel, h0, c0, mask), residuals)
+        saved = ((x, kernel, recurrent_kernel, bias, h0, c0, mask), residuals)
         return (outputs, h_t, c_t), saved
 
     def run_backward(saved, cotangents):

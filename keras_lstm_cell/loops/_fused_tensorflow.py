@@ -91,7 +91,7 @@ def tf_fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config, train
             outputs, h_t, c_t, residuals = forward(*inputs, mask)
         else:
             (outputs, h_t, c_t), residuals = outputs_only(*inputs, mask), None
-        x, kernel, recurrent_kernel, _, h0, c0 = inputs
+        x, kernel, recurrent_kernel, bias, h0, c0 = inputs
 
         def grad(*cotangents):
             cotangents = tuple(
@@ -99,7 +99,7 @@ def tf_fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask, config, train
                 for d, ref in zip(cotangents, (outputs, h_t, c_t), strict=True)
             )
             kept = forward(*inputs, mask)[3] if residuals is None else residuals
-            return backward(((x, kernel, recurrent_kernel, h0, c0, mask), kept), cotangents)
+            return backward(((x, kernel, recurrent_kernel, bias, h0, c0, mask), kept), cotangents)
 
         return (outputs, h_t, c_t), grad
 

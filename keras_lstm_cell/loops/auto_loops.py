@@ -26,12 +26,12 @@ GENERIC = GenericLoop()
 MODES = ("training", "inference")
 
 AUTO_LOOPS: dict[tuple[str, str, str], tuple[Loop, ...]] = {
-    # 2-core CPU (docs/speed.md): the fused loop predicts in 0.65-0.87x
-    # keras.layers.LSTM's time; in training it was 0.84-1.21x, noisy, and held
-    # 364 MB at peak on (32, 1000, 8, 128) against the built-in's 201 MB, so
-    # training takes keras.layers.RNN's loop, the built-in's own (its memory).
+    # 2-core CPU (docs/speed.md): the fused loop trains in 0.58-0.90x
+    # keras.layers.LSTM's time and predicts in 0.42-0.96x. Recomputing the
+    # gates in its backward pass holds less at peak than the built-in on
+    # (32, 1000, 8, 128): 175 MB against 188 MB.
     # While model.export traces for inference, the loop its converters read.
-    ("tensorflow", "cpu", "training"): (GENERIC,),
+    ("tensorflow", "cpu", "training"): (FUSED, GENERIC),
     ("tensorflow", "cpu", "inference"): (CONVERTER, FUSED, GENERIC),
     # Not measured (no TensorFlow on the GPU machine): as keras.layers.LSTM.
     ("tensorflow", "gpu", "training"): (CUDNN, FUSED, GENERIC),

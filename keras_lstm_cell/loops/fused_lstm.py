@@ -22,9 +22,13 @@ the fused pre-activation
     di_t = dc_t ⊙ c̃_t,  df_t = dc_t ⊙ c_{t-1},  dc̃_t = dc_t ⊙ i_t
     ∂L/∂h_{t-1} = dz_t · Uᵀ,  ∂L/∂c_{t-1} = dc_t ⊙ f_t
 
-and, after the loop, every other gradient as one product over all steps:
-`dW = Σ_t x_tᵀ dz_t`, `dU = Σ_t h_{t-1}ᵀ dz_t`, `db = Σ_t Σ_batch dz_t`,
-`dx = dz · Wᵀ`. The derivatives σ' are taken from the activations' outputs
+and, summed in the same loop, `dW = Σ_t x_tᵀ dz_t`, `dU = Σ_t h_{t-1}ᵀ dz_t`,
+`db = Σ_t Σ_batch dz_t`, with `dx_t = dz_t · Wᵀ`: no `(T, B, 4H)` gradient is
+ever held. The forward loop saves each step's incoming states `h_{t-1}` and
+`c_{t-1}`, and its activated gates unless `LoopConfig.recompute_gates`, where
+the backward loop computes them again from `x_t`, `h_{t-1}` and `c_{t-1}`
+(2H numbers per sequence and step saved, against 6H); it recomputes `c_t`
+either way. The derivatives σ' are taken from the activations' outputs
 (σ' = σ(1 - σ), tanh' = 1 - tanh²), so only activations listed in
 `_DERIVATIVES` get the hand-written pass; others are differentiated
 automatically.
@@ -36,12 +40,11 @@ state h (JAX), which differ only when the first steps are masked.
 
 On TensorFlow the forward and backward loops are compiled with XLA
 (`jit=True`); on JAX they are traced into the caller's `jax.jit`. Outside
-training the TensorFlow forward loop keeps only what it returns: saving the
-gates of every step for the backward pass costs about 40% of the loop's time
-on CPU. A gradient taken through such a call runs the forward loop again, with
-the gates, before the backward loop. On JAX
-the primal call runs a forward loop without the gates; `jax.custom_vjp`'s
-forward rule keeps them.
+training the TensorFlow forward loop keeps only what it returns (saving every
+step's gates for a backward pass cost about 40% of the loop's time on CPU). A
+gradient taken through such a call runs the forward loop again, saving, before
+the backward loop. On JAX the primal call runs a forward loop that saves
+nothing; `jax.custom_vjp`'s forward rule saves.
 On torch the loop runs step by step, eagerly, and torch's autograd
 differentiates it; it keeps no gates of its own.
 """
@@ -107,6 +110,9 @@ class LoopConfig(NamedTuple):
     jit: bool  # TensorFlow only: compile both loops with XLA
     project_in_step: bool = False  # x_t · W in each step, else all steps before the loop
     scan_unroll: int = 1  # steps per iteration of the compiled loop (JAX)
+    # The backward loop recomputes each step's gates from x_t, h_{t-1} and
+    # c_{t-1}, else the forward loop saves them (4H more numbers per step).
+    recompute_gates: bool = False
 
 
 def fused_lstm(
@@ -173,12 +179,17 @@ def _gate_values(z, c_prev, config):
     )
 
 
+def _project(x, kernel, bias, config):
+    """`x · W + b` (without `b` unless `config.use_bias`)."""
+    xw = ops.matmul(x, kernel)
+    return xw + bias if config.use_bias else xw
+
+
 def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
     """Runs the loop; returns `(outputs, h_T, c_T, residuals)`."""
 
     def project(x):
-        xw = ops.matmul(x, kernel)
-        return xw + bias if config.use_bias else xw
+        return _project(x, kernel, bias, config)
 
     # (T, B, 4H): x_t · W of every step at once, unless in each step.
     xw = x if config.project_in_step else project(x)
@@ -201,32 +212,39 @@ def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
             y_next = ops.where(m_t, g.h, y_masked)
         # The outputs differ from the states only under a mask.
         y_seq = y_next if (m_t is not None and config.return_sequences) else None
+        h_seq = h_next if (y_seq is None and config.return_sequences) else None
         if not config.manual_gradient:  # autodiff keeps what it needs itself
-            h_seq = h_next if (y_seq is None and config.return_sequences) else None
-            return (h_next, c_next, y_next), (h_seq, None, None, y_seq)
-        gates = ops.concatenate(
-            [getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER], axis=-1
-        )  # (B, 4H)
-        return (h_next, c_next, y_next), (h_next, c_next, gates, y_seq)
+            return (h_next, c_next, y_next), (h_seq, None, None, None, y_seq)
+        gates = None
+        if not config.recompute_gates:
+            gates = ops.concatenate(
+                [getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER], axis=-1
+            )  # (B, 4H)
+        # The backward pass reads each step's incoming states (h_{t-1},
+        # c_{t-1}) and gates; it recomputes c_t from them.
+        return (h_next, c_next, y_next), (h_seq, h, c, gates, y_seq)
 
-    (h_t, c_t, y_t), (hs, cs, gates, ys) = scan(
+    (h_t, c_t, y_t), (hs, h_prev, c_prev, gates, ys) = scan(
         step, (h0, c0, ops.zeros_like(h0)), (xw, mask), reverse=False
     )
     if config.return_sequences:
         outputs = hs if ys is None else ys
     else:
         outputs = y_t
-    return outputs, h_t, c_t, (hs, cs, gates)
+    return outputs, h_t, c_t, (h_prev, c_prev, gates)
 
 
 def backward_loop(scan, saved, cotangents, config):
-    """Gradients of `forward_loop` with respect to `(x, W, U, b, h0, c0)`."""
-    (x, kernel, recurrent_kernel, h0, c0, mask), (hs, cs, gates) = saved
+    """Gradients of `forward_loop` with respect to `(x, W, U, b, h0, c0)`.
+
+    The weight gradients are summed inside the loop, step by step, so that
+    no `(T, B, 4H)` tensor beyond the saved gates is ever held."""
+    (x, kernel, recurrent_kernel, bias, h0, c0, mask), (h_prev, c_prev, gates) = saved
     d_outputs, d_h, d_c = cotangents
     sigma_g_prime = _DERIVATIVES[config.sigma_g]
     sigma_c_prime = _DERIVATIVES[config.sigma_c]
     u_t = ops.transpose(recurrent_kernel)  # (4H, H)
-    c_prev = ops.concatenate([ops.expand_dims(c0, 0), cs[:-1]], axis=0)  # (T, B, H)
+    w_t = ops.transpose(kernel)  # (4H, D)
     if config.return_sequences:
         d_y_seq, d_y_last = d_outputs, ops.zeros_like(d_h)
     else:
@@ -234,10 +252,15 @@ def backward_loop(scan, saved, cotangents, config):
 
     def step(carry, inputs):
         # Gradients with respect to the state h_t, the state c_t and the
-        # output y_t, as carried from step t + 1.
-        dh, dc, dy = carry
-        gates_t, c_t, c_prev_t, m_t, d_y_t = inputs
-        g = split_preactivations(gates_t)  # {gate: (B, H)}, activated values
+        # output y_t, as carried from step t + 1; the weight gradients so far.
+        dh, dc, dy, d_kernel, d_recurrent, d_bias = carry
+        gates_t, x_t, h_prev_t, c_prev_t, m_t, d_y_t = inputs
+        if gates_t is None:
+            z = _project(x_t, kernel, bias, config) + ops.matmul(h_prev_t, recurrent_kernel)
+            values = _gate_values(z, c_prev_t, config)
+            g = {k: getattr(values, _GATE_FIELD[k]) for k in GATE_ORDER}
+        else:
+            g = split_preactivations(gates_t)  # {gate: (B, H)}, activated values
         d_out = dy if d_y_t is None else dy + d_y_t
         dy_prev = ops.zeros_like(dy)
         if m_t is None:
@@ -252,6 +275,7 @@ def backward_loop(scan, saved, cotangents, config):
             else:
                 dh_pass = (1.0 - m) * dh
                 dy_prev = (1.0 - m) * d_out
+        c_t = g["f"] * c_prev_t + g["i"] * g["c"]  # the step's c_t, before any mask
         tanh_c = config.sigma_c(c_t)  # σ_h(c_t)
         d_o = dh_hat * tanh_c
         dc_t = dc_t + dh_hat * g["o"] * sigma_c_prime(tanh_c)
@@ -267,23 +291,26 @@ def backward_loop(scan, saved, cotangents, config):
         if m_t is not None:
             dh_prev = dh_prev + dh_pass
             dc_prev = dc_prev + (1.0 - m) * dc
-        return (dh_prev, dc_prev, dy_prev), (dz,)
+        d_kernel = d_kernel + ops.matmul(ops.transpose(x_t), dz)  # (D, 4H)
+        d_recurrent = d_recurrent + ops.matmul(ops.transpose(h_prev_t), dz)  # (H, 4H)
+        d_bias = d_bias + ops.sum(dz, axis=0)  # (4H,)
+        carry = (dh_prev, dc_prev, dy_prev, d_kernel, d_recurrent, d_bias)
+        return carry, (ops.matmul(dz, w_t),)  # dx_t (B, D)
 
-    (dh0, dc0, _), (dz,) = scan(
+    zeros = ops.zeros_like(recurrent_kernel[0])  # (4H,)
+    (dh0, dc0, _, d_kernel, d_recurrent, d_bias), (d_x,) = scan(
         step,
-        (d_h, d_c, d_y_last),
-        (gates, cs, c_prev, mask, d_y_seq),
+        (
+            d_h,
+            d_c,
+            d_y_last,
+            ops.zeros_like(kernel),
+            ops.zeros_like(recurrent_kernel),
+            zeros,
+        ),
+        (gates, x, h_prev, c_prev, mask, d_y_seq),
         reverse=True,
-    )  # dz: (T, B, 4H)
-    units = recurrent_kernel.shape[0]
-    h_prev = ops.concatenate([ops.expand_dims(h0, 0), hs[:-1]], axis=0)  # (T, B, H)
-    dz_flat = ops.reshape(dz, (-1, 4 * units))  # (T B, 4H)
-    x_flat = ops.reshape(x, (-1, kernel.shape[0]))  # (T B, D)
-    h_flat = ops.reshape(h_prev, (-1, units))  # (T B, H)
-    d_x = ops.matmul(dz, ops.transpose(kernel))  # (T, B, D)
-    d_kernel = ops.matmul(ops.transpose(x_flat), dz_flat)  # (D, 4H)
-    d_recurrent = ops.matmul(ops.transpose(h_flat), dz_flat)  # (H, 4H)
-    d_bias = ops.sum(dz_flat, axis=0)  # (4H,)
+    )  # d_x: (T, B, D)
     return d_x, d_kernel, d_recurrent, d_bias, dh0, dc0
 
 
