@@ -28,8 +28,8 @@ MODES = ("training", "inference")
 AUTO_LOOPS: dict[tuple[str, str, str], tuple[Loop, ...]] = {
     # 2-core CPU (docs/speed.md): the fused loop trains in 0.58-0.90x
     # keras.layers.LSTM's time and predicts in 0.42-0.96x. Recomputing the
-    # gates in its backward pass holds less at peak than the built-in on
-    # (32, 1000, 8, 128): 175 MB against 188 MB.
+    # gates in its backward pass holds the built-in's peak memory on
+    # (32, 1000, 8, 128): 175-190 MB against 188-190 MB in two runs.
     # While model.export traces for inference, the loop its converters read.
     ("tensorflow", "cpu", "training"): (FUSED, GENERIC),
     ("tensorflow", "cpu", "inference"): (CONVERTER, FUSED, GENERIC),

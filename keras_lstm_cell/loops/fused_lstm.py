@@ -170,6 +170,11 @@ def _gate_values(z, c_prev, config):
     gate = split_preactivations(config.sigma_g(z))
     cell = split_preactivations(config.sigma_c(z))
     activated = {k: cell[k] if k == "c" else gate[k] for k in GATE_ORDER}
+    return _activated_values(activated, c_prev, config)
+
+
+def _activated_values(activated, c_prev, config):
+    """`lstm_equations` on gates already activated, `{gate: (B, H)}`."""
     return lstm_equations(
         activated,
         c_prev,
@@ -188,17 +193,14 @@ def _project(x, kernel, bias, config):
 def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
     """Runs the loop; returns `(outputs, h_T, c_T, residuals)`."""
 
-    def project(x):
-        return _project(x, kernel, bias, config)
-
     # (T, B, 4H): x_t · W of every step at once, unless in each step.
-    xw = x if config.project_in_step else project(x)
+    xw = x if config.project_in_step else _project(x, kernel, bias, config)
 
     def step(carry, inputs):
         h, c, y = carry
         xw_t, m_t = inputs
         if config.project_in_step:
-            xw_t = project(xw_t)
+            xw_t = _project(xw_t, kernel, bias, config)
         g = _gate_values(xw_t + ops.matmul(h, recurrent_kernel), c, config)
         if m_t is None:
             h_next, c_next, y_next = g.h, g.c, g.h
@@ -258,9 +260,10 @@ def backward_loop(scan, saved, cotangents, config):
         if gates_t is None:
             z = _project(x_t, kernel, bias, config) + ops.matmul(h_prev_t, recurrent_kernel)
             values = _gate_values(z, c_prev_t, config)
-            g = {k: getattr(values, _GATE_FIELD[k]) for k in GATE_ORDER}
         else:
-            g = split_preactivations(gates_t)  # {gate: (B, H)}, activated values
+            values = _activated_values(split_preactivations(gates_t), c_prev_t, config)
+        g = {k: getattr(values, _GATE_FIELD[k]) for k in GATE_ORDER}  # {gate: (B, H)}
+        c_t = values.c  # the step's c_t, before any mask
         d_out = dy if d_y_t is None else dy + d_y_t
         dy_prev = ops.zeros_like(dy)
         if m_t is None:
@@ -275,7 +278,6 @@ def backward_loop(scan, saved, cotangents, config):
             else:
                 dh_pass = (1.0 - m) * dh
                 dy_prev = (1.0 - m) * d_out
-        c_t = g["f"] * c_prev_t + g["i"] * g["c"]  # the step's c_t, before any mask
         tanh_c = config.sigma_c(c_t)  # σ_h(c_t)
         d_o = dh_hat * tanh_c
         dc_t = dc_t + dh_hat * g["o"] * sigma_c_prime(tanh_c)
@@ -297,7 +299,6 @@ def backward_loop(scan, saved, cotangents, config):
         carry = (dh_prev, dc_prev, dy_prev, d_kernel, d_recurrent, d_bias)
         return carry, (ops.matmul(dz, w_t),)  # dx_t (B, D)
 
-    zeros = ops.zeros_like(recurrent_kernel[0])  # (4H,)
     (dh0, dc0, _, d_kernel, d_recurrent, d_bias), (d_x,) = scan(
         step,
         (
@@ -306,7 +307,7 @@ def backward_loop(scan, saved, cotangents, config):
             d_y_last,
             ops.zeros_like(kernel),
             ops.zeros_like(recurrent_kernel),
-            zeros,
+            ops.zeros_like(recurrent_kernel[0]),  # (4H,)
         ),
         (gates, x, h_prev, c_prev, mask, d_y_seq),
         reverse=True,
