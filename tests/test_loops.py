@@ -90,9 +90,22 @@ def test_a_table_that_picks_the_generic_loop_says_so(monkeypatch):
     assert layer.last_loop == "generic"
 
 
-@pytest.mark.parametrize("steps, loop", [(4, "generic"), (6, "fused")])
-def test_a_loop_with_min_steps_runs_only_long_enough_sequences(monkeypatch, steps, loop):
-    _set_table(monkeypatch, "cpu", (loops.FusedLoop(min_steps=5), loops.GENERIC), (loops.GENERIC,))
+class LongOnlyLoop(StandInLoop):
+    """Runs calls of at least `min_steps` static timesteps only."""
+
+    def __init__(self, min_steps):
+        super().__init__("long_only")
+        self.min_steps = min_steps
+
+    def reason(self, layer, call):
+        if call.steps is None or call.steps < self.min_steps:
+            return f"runs from {self.min_steps} timesteps; steps={call.steps}"
+        return None
+
+
+@pytest.mark.parametrize("steps, loop", [(4, "generic"), (6, "long_only")])
+def test_a_loop_is_told_the_calls_static_length(monkeypatch, steps, loop):
+    _set_table(monkeypatch, "cpu", (LongOnlyLoop(5), loops.GENERIC), (loops.GENERIC,))
     layer = SimpleLSTM(4, return_sequences=True)
     rnn = keras.layers.RNN(SimpleLSTMCell(4), return_sequences=True)
     x = np.random.default_rng(0).normal(size=(2, steps, 3)).astype("float32")
@@ -105,13 +118,8 @@ def test_a_loop_with_min_steps_runs_only_long_enough_sequences(monkeypatch, step
         atol=1e-6,
     )
     assert layer.last_loop == loop
-    assert (layer.fast_path_reason(training=True, steps=steps) is None) == (loop == "fused")
+    assert (layer.fast_path_reason(training=True, steps=steps) is None) == (loop == "long_only")
     assert "fastest measured" in layer.fast_path_reason(training=True)  # length unknown
-
-
-def test_jax_cpu_training_takes_the_fused_loop_from_500_timesteps():
-    (fused, generic) = loops.AUTO_LOOPS["jax", "cpu", "training"]
-    assert (fused.name, fused.min_steps, generic.name) == ("fused", 500, "generic")
 
 
 def test_use_cudnn_false_takes_the_fused_loop_whatever_the_table(monkeypatch):

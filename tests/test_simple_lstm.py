@@ -1,5 +1,7 @@
 """SimpleLSTM equals RNN(SimpleLSTMCell) and keras.layers.LSTM, on every loop it takes."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from conftest import backend_is
 
 from keras_lstm_cell import accelerator
 from keras_lstm_cell import loops
+from keras_lstm_cell.loops import fused_loop
 from keras_lstm_cell.loops import fused_lstm
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
@@ -18,10 +21,8 @@ from keras_lstm_cell.verify import reference_tolerance
 from keras_lstm_cell.verify import scaled_diff
 
 # The loop SimpleLSTM takes on a CPU for a configuration torch's kernel runs:
-# torch's own LSTM kernel on torch, the fused loop elsewhere; in training on
-# JAX, keras.layers.RNN's loop for these short sequences (AUTO_LOOPS).
+# torch's own LSTM kernel on torch, the fused loop elsewhere (AUTO_LOOPS).
 FAST_LOOP = "torch_lstm" if backend_is("torch") else "fused"
-TRAINING_LOOP = "generic" if backend_is("jax") else FAST_LOOP
 
 
 def _np(values):
@@ -117,6 +118,17 @@ def test_variable_length_input_equals_rnn_cell():
     assert layer.last_loop == FAST_LOOP
 
 
+def _assert_fused_equals_builtin(ours, builtin, layer, x):
+    # Outputs and gradients within 1e-6 (relative above 1) of the built-in's
+    # on its weights, with the fused loop run.
+    ours.set_weights(builtin.get_weights())
+    out_ours, grad_ours = outputs_and_gradients(ours, x)
+    out_ref, grad_ref = outputs_and_gradients(builtin, x)
+    assert scaled_diff(out_ref, out_ours) <= 1e-6
+    assert scaled_diff(grad_ref, grad_ours) <= 1e-6
+    assert layer.last_loop == "fused"
+
+
 @pytest.mark.parametrize(
     "activation, recurrent_activation",
     [("relu", "sigmoid"), ("tanh", "hard_sigmoid"), ("linear", "tanh")],
@@ -130,12 +142,35 @@ def test_other_activations_equal_builtin(activation, recurrent_activation):
     builtin = keras.Sequential([keras.Input((6, 2)), keras.layers.LSTM(4, **kwargs)])
     layer = SimpleLSTM(4, **kwargs)
     ours = keras.Sequential([keras.Input((6, 2)), layer])
-    ours.set_weights(builtin.get_weights())
-    out_ours, grad_ours = outputs_and_gradients(ours, x)
-    out_ref, grad_ref = outputs_and_gradients(builtin, x)
-    assert scaled_diff(out_ref, out_ours) <= 1e-6
-    assert scaled_diff(grad_ref, grad_ours) <= 1e-6
-    assert layer.last_loop == "fused"
+    _assert_fused_equals_builtin(ours, builtin, layer, x)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["no mask", "mask"])
+def test_long_sequences_train_from_checkpoints_equal_to_builtin(monkeypatch, masked):
+    # From this many bytes of gates per sequence the backward loop recomputes
+    # them where the backend does (TensorFlow), from checkpoints every
+    # segment_steps(steps) steps; here from any size, on every backend.
+    monkeypatch.setattr(fused_loop, "_RECOMPUTE_GATES_FROM", {keras.backend.backend(): 0})
+    steps = 20
+    assert fused_loop.segment_steps(steps) == 4
+    x = np.random.default_rng(4).normal(size=(3, steps, 2)).astype("float32")
+    if masked:
+        x[0, 13:] = 0.0  # padding, masked by Masking
+    builtin = keras.Sequential([keras.Input((steps, 2)), keras.layers.LSTM(5)])
+    layer = SimpleLSTM(5, use_cudnn=False)
+    inputs = keras.Input((steps, 2))
+    hidden = keras.layers.Masking(0.0)(inputs) if masked else inputs
+    ours = keras.Model(inputs, layer(hidden))
+    if masked:
+        builtin = keras.Model(inputs, keras.layers.LSTM(5)(hidden))
+    _assert_fused_equals_builtin(ours, builtin, layer, x)
+
+
+@pytest.mark.parametrize(
+    "steps, segment", [(1000, 25), (30, 5), (20, 4), (16, 4), (97, 0), (15, 0), (None, 0)]
+)
+def test_checkpoint_segments_divide_the_length_near_its_square_root(steps, segment):
+    assert fused_loop.segment_steps(steps) == segment
 
 
 @pytest.mark.parametrize("stateful", [False, True], ids=["stateless", "stateful, masked"])
@@ -200,8 +235,54 @@ def _kernel_gradients(config, args, cotangents, training=True):
 MASK_CASES = [(False, False, False), (True, False, False), (True, True, False), (True, False, True)]
 
 
-@pytest.mark.parametrize("project_in_step", [False, True], ids=["x W before", "x W per step"])
-@pytest.mark.parametrize("training", [True, False], ids=["gates kept", "gates recomputed"])
+def _loop_inputs(rng, steps, batch, features, units):
+    """x, W, U, b, h0, c0 for `fused_lstm`, float32."""
+    shapes = [
+        (steps, batch, features),
+        (features, 4 * units),
+        (units, 4 * units),
+        (4 * units,),
+        (batch, units),
+        (batch, units),
+    ]
+    scales = [1.0, 1.0, 0.5, 1.0, 1.0, 1.0]
+    return [(rng.normal(size=s) * k).astype("float32") for s, k in zip(shapes, scales)]
+
+
+def _loop_config(**options):
+    """The fused loop's configuration for sigmoid and tanh with a bias."""
+    defaults = dict(
+        sigma_g=keras.activations.sigmoid,
+        sigma_c=keras.activations.tanh,
+        use_bias=True,
+        zero_output_for_mask=False,
+        masked_output_repeats_state=False,
+        return_sequences=False,
+        unroll=False,
+        manual_gradient=True,
+        jit=True,
+        sigmoid_as_tanh=True,
+    )
+    return fused_lstm.LoopConfig(**{**defaults, **options})
+
+
+# (project_in_step, recompute_gates, sigmoid_as_tanh, checkpoint_every)
+LOOP_OPTIONS = [(False, False, True, 0), (True, True, True, 0), (True, False, False, 0)]
+LOOP_OPTIONS += [(True, True, True, 3), (False, False, True, 2)]
+
+
+@pytest.mark.parametrize(
+    "project_in_step, recompute_gates, sigmoid_as_tanh, checkpoint_every",
+    LOOP_OPTIONS,
+    ids=[
+        "x W before, one tanh",
+        "x W per step, gates recomputed",
+        "x W per step, σ and tanh",
+        "x W per step, checkpoints every 3 steps",
+        "x W before, checkpoints every 2 steps",
+    ],
+)
+@pytest.mark.parametrize("training", [True, False], ids=["training", "forward rerun"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize(
     "masked, zero_output_for_mask, masked_output_repeats_state",
@@ -215,42 +296,72 @@ def test_manual_gradient_equals_autodiff(
     masked_output_repeats_state,
     training,
     project_in_step,
+    recompute_gates,
+    sigmoid_as_tanh,
+    checkpoint_every,
 ):
     if backend_is("torch"):
         pytest.skip("on torch the fused loop is differentiated by autograd")
-    steps, batch, features, units = 5, 3, 2, 4
+    steps, batch, units = 6, 3, 4
     rng = np.random.default_rng(5)
-    args = [
-        rng.normal(size=(steps, batch, features)),
-        rng.normal(size=(features, 4 * units)),
-        rng.normal(size=(units, 4 * units)) * 0.5,
-        rng.normal(size=(4 * units,)),
-        rng.normal(size=(batch, units)),
-        rng.normal(size=(batch, units)),
-    ]
-    args = [a.astype("float32") for a in args]
+    args = _loop_inputs(rng, steps, batch, features=2, units=units)
     mask = rng.random(size=(steps, batch, 1)) > 0.4 if masked else None
     out_shape = (steps, batch, units) if return_sequences else (batch, units)
     shapes = (out_shape, (batch, units), (batch, units))  # outputs, h_T, c_T
     cotangents = [rng.normal(size=s).astype("float32") for s in shapes]
-    config = fused_lstm.LoopConfig(
-        sigma_g=keras.activations.sigmoid,
-        sigma_c=keras.activations.tanh,
-        use_bias=True,
+    config = _loop_config(
         zero_output_for_mask=zero_output_for_mask,
         masked_output_repeats_state=masked_output_repeats_state,
         return_sequences=return_sequences,
-        unroll=False,
-        manual_gradient=True,
-        jit=True,
         project_in_step=project_in_step,
+        recompute_gates=recompute_gates,
+        sigmoid_as_tanh=sigmoid_as_tanh,
+        checkpoint_every=checkpoint_every,
     )
-    autodiff = config._replace(manual_gradient=False, jit=False)
+    # Automatic differentiation of the plain σ and tanh, every step.
+    autodiff = config._replace(
+        manual_gradient=False,
+        jit=False,
+        recompute_gates=False,
+        sigmoid_as_tanh=False,
+        checkpoint_every=0,
+    )
     out_manual, grad_manual = _kernel_gradients(config, [*args, mask], cotangents, training)
     out_auto, grad_auto = _kernel_gradients(autodiff, [*args, mask], cotangents)
     assert _max_diff(out_manual, out_auto) <= 1e-6
     for g_manual, g_auto in zip(grad_manual, grad_auto):
         np.testing.assert_allclose(g_manual, g_auto, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(
+    not backend_is("jax"), reason="JAX's custom_vjp tells which inputs it differentiates"
+)
+def test_weight_gradients_alone_skip_the_input_gradient_and_equal_autodiff():
+    import jax
+
+    rng = np.random.default_rng(9)
+    x, kernel, recurrent, bias, h0, c0 = _loop_inputs(rng, steps=6, batch=3, features=2, units=4)
+    config = _loop_config(masked_output_repeats_state=True, project_in_step=True)
+    autodiff = config._replace(manual_gradient=False, sigmoid_as_tanh=False)
+
+    def loss(config, x, kernel, recurrent, bias):
+        outputs, h_t, c_t = fused_lstm.fused_lstm(x, kernel, recurrent, bias, h0, c0, None, config)
+        return (outputs**2).sum() + (c_t * h_t).sum()
+
+    def gradient(config, argnums):
+        return jax.grad(functools.partial(loss, config), argnums=argnums)
+
+    args = (x, kernel, recurrent, bias)
+    manual = _np(gradient(config, (1, 2, 3))(*args))
+    reference = _np(gradient(autodiff, (1, 2, 3))(*args))
+    for g_manual, g_auto in zip(manual, reference, strict=True):
+        np.testing.assert_allclose(g_manual, g_auto, atol=2e-5, rtol=1e-5)
+
+    # The backward loop's step has one matrix product fewer, dz_t · Wᵀ.
+    def products(argnums):
+        return str(jax.make_jaxpr(gradient(config, argnums))(*args)).count("dot_general")
+
+    assert products((1, 2, 3)) == products((0, 1, 2, 3)) - 1
 
 
 @pytest.mark.parametrize(
@@ -330,7 +441,7 @@ def test_recurrent_dropout_runs_the_generic_loop_in_training_only():
 
 
 @pytest.mark.parametrize(
-    "use_cudnn, loop", [("auto", TRAINING_LOOP), (False, "fused")], ids=["auto", "fused"]
+    "use_cudnn, loop", [("auto", FAST_LOOP), (False, "fused")], ids=["auto", "fused"]
 )
 def test_input_dropout_on_the_fast_loops_uses_the_cells_seeded_mask(use_cudnn, loop):
     x = np.random.default_rng(8).normal(size=(6, 5, 3)).astype("float32")
@@ -430,7 +541,6 @@ def test_cudnn_needs_a_gpu():
             ("cudnn", "fused", "generic"),
             ("converter", "cudnn", "fused", "generic"),
         ),
-        # from 500 timesteps (test_loops.py), else the generic loop
         ("jax", "cpu", ("fused", "generic"), ("fused", "generic")),
         # measured faster than cuDNN on an H200
         ("jax", "gpu", ("fused", "generic"), ("fused", "generic")),

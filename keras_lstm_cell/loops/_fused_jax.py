@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 
 import jax
+from jax.custom_derivatives import SymbolicZero
+from jax.custom_derivatives import custom_vjp_primal_tree_values
 
 from keras_lstm_cell.loops.fused_lstm import LoopConfig
 from keras_lstm_cell.loops.fused_lstm import backward_loop
@@ -34,13 +36,27 @@ def jax_kernel(config: LoopConfig):
     def run(x, kernel, recurrent_kernel, bias, h0, c0, mask):
         return forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, outputs_only)[:3]
 
-    def run_forward(x, kernel, recurrent_kernel, bias, h0, c0, mask):
-        outputs, h_t, c_t, residuals = forward(x, kernel, recurrent_kernel, bias, h0, c0, mask)
-        saved = ((x, kernel, recurrent_kernel, bias, h0, c0, mask), residuals)
-        return (outputs, h_t, c_t), saved
+    # With symbolic zeros the forward rule learns which inputs are
+    # differentiated (`perturbed`): x is not where the layer reads the model's
+    # inputs, and then the backward loop skips its gradient.
+    def run_forward(*primals):
+        args = custom_vjp_primal_tree_values(primals)  # the mask may be None
+        outputs, h_t, c_t, residuals = forward(*args)
+        # The flag travels as the residuals' structure (a pytree without
+        # leaves): `()` where x is differentiated, else `None`.
+        input_gradient = () if primals[0].perturbed else None
+        return (outputs, h_t, c_t), (args, residuals, input_gradient)
 
     def run_backward(saved, cotangents):
-        return (*backward_loop(scan, saved, cotangents, config), None)  # None: mask
+        args, residuals, input_gradient = saved
+        cotangents = tuple(
+            jax.numpy.zeros(d.shape, d.dtype) if isinstance(d, SymbolicZero) else d
+            for d in cotangents
+        )
+        gradients = backward_loop(
+            scan, (args, residuals), cotangents, config, input_gradient=input_gradient is not None
+        )
+        return (*gradients, None)  # None: mask
 
-    run.defvjp(run_forward, run_backward)
+    run.defvjp(run_forward, run_backward, symbolic_zeros=True)
     return run

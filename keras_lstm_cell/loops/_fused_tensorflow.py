@@ -28,12 +28,18 @@ def _tf_scan(step, carry, xs, reverse):
         # Slices, not TensorArray reads: XLA copies an unstacked array.
         return tuple(None if x is None else x[t] for x in xs)
 
-    # The first step, outside the loop: it tells which outputs exist (loop
-    # variables cannot be None).
-    t0 = n - 1 if reverse else 0
-    carry, ys0 = step(carry, read(t0))
+    # Which per-step outputs exist (loop variables cannot be None), and their
+    # types: from the step traced apart, in a graph that never runs.
+    def spec(v):
+        return None if v is None else tf.TensorSpec(v.shape, v.dtype)
+
+    specs = (tf.nest.map_structure(spec, tuple(carry)), tf.nest.map_structure(spec, read(0)))
+    probe = tf.function(step, autograph=False).get_concrete_function(*specs)
+    ys_specs = probe.structured_outputs[1]
     outputs = {
-        k: tf.TensorArray(y.dtype, size=n).write(t0, y) for k, y in enumerate(ys0) if y is not None
+        k: tf.TensorArray(y.dtype, size=n, element_shape=y.shape)
+        for k, y in enumerate(ys_specs)
+        if y is not None
     }
 
     def body(i, carry, outputs):
@@ -44,9 +50,9 @@ def _tf_scan(step, carry, xs, reverse):
     _, carry, outputs = tf.while_loop(
         lambda i, *_: i < n,
         body,
-        (tf.constant(1), tuple(carry), outputs),
+        (tf.constant(0), tuple(carry), outputs),
     )
-    stacked = tuple(outputs[k].stack() if k in outputs else None for k in range(len(ys0)))
+    stacked = tuple(outputs[k].stack() if k in outputs else None for k in range(len(ys_specs)))
     return carry, stacked
 
 

@@ -19,29 +19,24 @@ CUDNN = KerasCudnnLoop()
 CONVERTER = ConverterLoop()
 TORCH_LSTM = TorchLSTMLoop()
 FUSED = FusedLoop()
-# JAX, 2-core CPU: the fused loop trained in 0.77-0.86x keras.layers.LSTM's
-# time at 1000 timesteps (4 runs), but 0.84-1.10x at 100 and 1.12-1.19x at 30.
-FUSED_LONG = FusedLoop(min_steps=500)
 GENERIC = GenericLoop()
 MODES = ("training", "inference")
 
 AUTO_LOOPS: dict[tuple[str, str, str], tuple[Loop, ...]] = {
-    # 2-core CPU (docs/speed.md): the fused loop trains in 0.58-0.90x
-    # keras.layers.LSTM's time and predicts in 0.42-0.96x. Recomputing the
-    # gates in its backward pass holds the built-in's peak memory on
-    # (32, 1000, 8, 128): 175-190 MB against 188-190 MB in two runs.
+    # 2-core CPU (docs/speed.md): the fused loop trains in 0.53-0.84x
+    # keras.layers.LSTM's time and predicts in 0.62-0.71x. On long sequences
+    # its backward pass runs from checkpoints (fused_loop), which holds
+    # (32, 1000, 8, 128) at 122-125 MB of allocations at peak against the
+    # built-in's 170-171 MB.
     # While model.export traces for inference, the loop its converters read.
     ("tensorflow", "cpu", "training"): (FUSED, GENERIC),
     ("tensorflow", "cpu", "inference"): (CONVERTER, FUSED, GENERIC),
     # Not measured (no TensorFlow on the GPU machine): as keras.layers.LSTM.
     ("tensorflow", "gpu", "training"): (CUDNN, FUSED, GENERIC),
     ("tensorflow", "gpu", "inference"): (CONVERTER, CUDNN, FUSED, GENERIC),
-    # 2-core CPU (docs/speed.md): the fused loop, x_t · W in each step,
-    # predicts in 0.74-0.99x keras.layers.LSTM's time. Its hand-written
-    # backward pass pays on long sequences only (FUSED_LONG); on short ones
-    # XLA's own gradient of the scan is faster, so training takes
-    # keras.layers.RNN's loop, the built-in's own.
-    ("jax", "cpu", "training"): (FUSED_LONG, GENERIC),
+    # 2-core CPU (docs/speed.md): the fused loop, x_t · W in each step and
+    # its gates saved apart for the hand-written backward pass.
+    ("jax", "cpu", "training"): (FUSED, GENERIC),
     ("jax", "cpu", "inference"): (FUSED, GENERIC),
     # H200, JAX 0.11.2: the fused loop trained in 0.43-0.68x cuDNN's time on
     # three shapes of four and 1.01x on the fourth.

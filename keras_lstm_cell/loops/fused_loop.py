@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_lstm_cell.loops import fused_lstm
@@ -16,34 +17,40 @@ from keras_lstm_cell.loops.loop_call import LoopCall
 # keras.layers.LSTM's time, training alike).
 _PROJECT_IN_STEP = {"tensorflow": True, "jax": True, "torch": False}
 
-# Per backend, whether the backward loop recomputes each step's gates rather
-# than the forward loop saving them (2-core CPU, (32, 1000, 8, 128), training
-# peak memory against keras.layers.LSTM's): TensorFlow 175 MB against 188 MB
-# (256 MB when saved), and no slower (0.58x against 0.65x the built-in's
-# time); JAX 201 MB saved against 294-304 MB, where recomputing cost time
-# (1.09x against 0.95x).
-_RECOMPUTE_GATES = {"tensorflow": True, "jax": False}
+# Per backend, from how many bytes of saved gates per sequence (4H numbers per
+# step) the backward loop does not read saved gates: it runs the forward loop
+# again from checkpoints every `segment_steps(T)` steps (or, for a length
+# without a divisor near its square root, recomputes each step's gates from
+# its saved states); `None`: never. TensorFlow, 2-core CPU: saving the gates
+# trained (64, 30, 5, 64) in 0.79x keras.layers.LSTM's time against 0.93x
+# when recomputing, but on (32, 1000, 8, 128) (2 MB of gates per sequence)
+# its resident set peaked at 250-267 MB against the built-in's 186-188 MB.
+# There checkpoints every 25 steps trained in 0.64x the built-in's time
+# (0.65x recomputing), holding 122-124 MB of allocations at peak against the
+# built-in's 171 MB (129 MB recomputing); each later epoch peaked 12 MB above
+# its start, against 41 MB recomputing and 8 MB for the built-in. JAX saved
+# the gates in 188 MB against the built-in's 309 MB; recomputing cost time
+# there (1.09x against 0.95x the built-in's).
+_RECOMPUTE_GATES_FROM = {"tensorflow": 2**20}
+
+# Per backend, whether the gate sigmoids and the cell tanh run as one tanh
+# over all four gates (`fused_lstm._sigmoid_tanh_gates`): one wide kernel
+# where XLA on CPU ran two ((64, 30, 5, 64), forward pass against
+# keras.layers.LSTM's: JAX 0.90x against 1.00x, TensorFlow 0.64x against
+# 0.73x). torch runs its loop eagerly, one kernel per operation: four for the
+# one tanh (scale, tanh, scale, shift) against two.
+_SIGMOID_AS_TANH = {"tensorflow": True, "jax": True}
 
 
 class FusedLoop:
     """The fused loop (`fused_lstm`): one recurrent product per step, the
     gate arithmetic of `lstm_equations`, and on TensorFlow and JAX a
     hand-written backward pass through time. Runs every configuration of the
-    standard cell in float32 or float64 (masks, `unroll`, any activation).
-
-    With `min_steps`, it runs only calls of at least that many (static)
-    timesteps: where it is measured faster only on long sequences."""
+    standard cell in float32 or float64 (masks, `unroll`, any activation)."""
 
     name = "fused"
 
-    def __init__(self, min_steps: int | None = None):
-        self.min_steps = min_steps
-
     def reason(self, layer, call: LoopCall) -> str | None:
-        if self.min_steps is not None and (call.steps is None or call.steps < self.min_steps):
-            return (
-                f"the fused loop is taken here from {self.min_steps} timesteps; steps={call.steps}"
-            )
         return fast_loop_reason(layer, call.training)
 
     def run(self, layer, sequences, initial_state, mask, training: bool) -> tuple:
@@ -62,7 +69,7 @@ class FusedLoop:
             initial_state[0],
             initial_state[1],
             mask,
-            loop_config(layer),
+            loop_config(layer, steps=x.shape[0], gate_bytes=_gate_bytes(cell.units, x)),
             training,
         )
         if layer.return_sequences:
@@ -80,10 +87,35 @@ class FusedLoop:
         )
 
 
-def loop_config(layer) -> fused_lstm.LoopConfig:
-    """The static choices of `layer`'s fused loop on the current backend."""
+def _gate_bytes(units: int, x) -> int | None:
+    """Bytes of one sequence's gates over all steps of time-major `x`, or
+    `None` where its length is not known when tracing."""
+    steps = x.shape[0]
+    itemsize = np.dtype(keras.backend.standardize_dtype(x.dtype)).itemsize
+    return None if steps is None else 4 * units * steps * itemsize
+
+
+def segment_steps(steps: int | None) -> int:
+    """The segment length of a checkpointed loop over `steps` timesteps: the
+    divisor of `steps` nearest √steps, within a factor of 2 of it, else 0
+    (no segments: a prime length, say, or one not known when tracing)."""
+    if steps is None or steps < 16:
+        return 0
+    root = steps**0.5
+    candidates = [k for k in range(2, int(2 * root) + 1) if steps % k == 0 and k >= root / 2]
+    return min(candidates, key=lambda k: abs(k - root)) if candidates else 0
+
+
+def loop_config(
+    layer, steps: int | None = None, gate_bytes: int | None = None
+) -> fused_lstm.LoopConfig:
+    """The static choices of `layer`'s fused loop on the current backend, for
+    a call of `steps` timesteps whose saved gates take `gate_bytes` per
+    sequence (`None`: not known, or not asked)."""
     cell = layer.cell
     backend = keras.backend.backend()
+    recompute_from = _RECOMPUTE_GATES_FROM.get(backend)
+    recompute = recompute_from is not None and (gate_bytes is None or gate_bytes >= recompute_from)
     # torch differentiates the loop with its autograd.
     manual = (
         backend != "torch"
@@ -103,5 +135,7 @@ def loop_config(layer) -> fused_lstm.LoopConfig:
         # cannot differentiate the loop, so only with the manual gradient.
         jit=manual,
         project_in_step=_PROJECT_IN_STEP.get(backend, False),
-        recompute_gates=_RECOMPUTE_GATES.get(backend, False),
+        recompute_gates=recompute,
+        checkpoint_every=segment_steps(steps) if recompute else 0,
+        sigmoid_as_tanh=_SIGMOID_AS_TANH.get(backend, False),
     )

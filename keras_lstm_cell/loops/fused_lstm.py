@@ -7,7 +7,9 @@ per step, `z_t = (x_t · W + b) + h_{t-1} · U`,
 and the gate arithmetic of `lstm_equations`. (The cell adds `b` last; the sums
 differ by rounding only.) Inside the loop each activation runs over all four
 gates of `z_t` before the split, because XLA on CPU runs one wide kernel about
-twice as fast as four narrow ones.
+twice as fast as four narrow ones; with `LoopConfig.sigmoid_as_tanh` the
+standard σ_g = sigmoid and σ_c = tanh run as one tanh over all four
+(σ(z) = (1 + tanh(z / 2)) / 2).
 
 Its backward pass through time is written by hand: per step, the gradient of
 the fused pre-activation
@@ -24,14 +26,21 @@ the fused pre-activation
 
 and, summed in the same loop, `dW = Σ_t x_tᵀ dz_t`, `dU = Σ_t h_{t-1}ᵀ dz_t`,
 `db = Σ_t Σ_batch dz_t`, with `dx_t = dz_t · Wᵀ`: no `(T, B, 4H)` gradient is
-ever held. The forward loop saves each step's incoming states `h_{t-1}` and
-`c_{t-1}`, and its activated gates unless `LoopConfig.recompute_gates`, where
-the backward loop computes them again from `x_t`, `h_{t-1}` and `c_{t-1}`
-(2H numbers per sequence and step saved, against 6H); it recomputes `c_t`
-either way. The derivatives σ' are taken from the activations' outputs
-(σ' = σ(1 - σ), tanh' = 1 - tanh²), so only activations listed in
-`_DERIVATIVES` get the hand-written pass; others are differentiated
-automatically.
+ever held. Where x is not differentiated (JAX tells, `_fused_jax`) no step
+computes `dx_t`. The forward loop saves each step's incoming states `h_{t-1}`
+and `c_{t-1}`, and its activated gates (each apart, `(T, B, H)`) unless
+`LoopConfig.recompute_gates`, where the backward loop computes them again
+from `x_t`, `h_{t-1}` and `c_{t-1}` (2H numbers per sequence and step saved,
+against 6H); it recomputes `c_t` either way. With
+`LoopConfig.checkpoint_every = k` the forward loop saves only the states at
+the start of each segment of k steps, and the backward loop, segment by
+segment from the last, runs the forward steps of a segment again from its
+start, keeping their states and gates, then its k steps back: per sequence
+(T / k) · 2H + k · 6H numbers are held, not T · 2H. Without a mask the
+output is the state, and neither loop carries it apart. The derivatives σ' are taken
+from the activations' outputs (σ' = σ(1 - σ), tanh' = 1 - tanh²), so only
+activations listed in `_DERIVATIVES` get the hand-written pass; others are
+differentiated automatically.
 
 Masks follow `keras.layers.RNN` on each backend: at a masked step the states
 keep their previous value and the output is zero (`zero_output_for_mask`),
@@ -56,6 +65,7 @@ from typing import Any
 from typing import NamedTuple
 
 import keras
+import numpy as np
 from keras import activations
 from keras import ops
 
@@ -113,6 +123,14 @@ class LoopConfig(NamedTuple):
     # The backward loop recomputes each step's gates from x_t, h_{t-1} and
     # c_{t-1}, else the forward loop saves them (4H more numbers per step).
     recompute_gates: bool = False
+    # With k > 0 (a divisor of the length), the forward loop saves only the
+    # states at the start of each segment of k steps, and the backward loop
+    # runs each segment forward again, keeping its states and gates, before
+    # its k steps back: (T / k) · 2H + k · 6H numbers saved per sequence.
+    checkpoint_every: int = 0
+    # With σ_g = sigmoid and σ_c = tanh, both as one tanh over all four gates
+    # (`_sigmoid_tanh_gates`), else each activation over all four.
+    sigmoid_as_tanh: bool = False
 
 
 def fused_lstm(
@@ -167,10 +185,29 @@ def fused_lstm(
 def _gate_values(z, c_prev, config):
     """`lstm_equations` on the fused pre-activations `z`, `(B, 4H)`, each
     activation run over all four gates before the split (module docstring)."""
-    gate = split_preactivations(config.sigma_g(z))
-    cell = split_preactivations(config.sigma_c(z))
-    activated = {k: cell[k] if k == "c" else gate[k] for k in GATE_ORDER}
+    if config.sigmoid_as_tanh and _sigmoid_and_tanh(config):
+        activated = split_preactivations(_sigmoid_tanh_gates(z))
+    else:
+        gate = split_preactivations(config.sigma_g(z))
+        cell = split_preactivations(config.sigma_c(z))
+        activated = {k: cell[k] if k == "c" else gate[k] for k in GATE_ORDER}
     return _activated_values(activated, c_prev, config)
+
+
+def _sigmoid_and_tanh(config) -> bool:
+    return config.sigma_g is activations.sigmoid and config.sigma_c is activations.tanh
+
+
+def _sigmoid_tanh_gates(z):
+    """σ on the i, f and o columns of `z` and tanh on c's, as one tanh over all
+    four gates: σ(z) = (1 + tanh(z / 2)) / 2. Per column, with s = 1/2 on the
+    gates and 1 on c, `s ⊙ tanh(s ⊙ z) + (1 - s)`, where (1 - s) is 1/2 or 0;
+    the products by 1/2 are exact, so each value is a correctly rounded sum
+    away from the sigmoid's (the tests compare against keras.layers.LSTM)."""
+    units = z.shape[-1] // len(GATE_ORDER)
+    scale = np.repeat([1.0 if k == "c" else 0.5 for k in GATE_ORDER], units)
+    scale = ops.convert_to_tensor(scale, dtype=z.dtype)
+    return ops.tanh(z * scale) * scale + (1.0 - scale)
 
 
 def _activated_values(activated, c_prev, config):
@@ -190,20 +227,31 @@ def _project(x, kernel, bias, config):
     return xw + bias if config.use_bias else xw
 
 
-def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
-    """Runs the loop; returns `(outputs, h_T, c_T, residuals)`."""
-
-    # (T, B, 4H): x_t · W of every step at once, unless in each step.
-    xw = x if config.project_in_step else _project(x, kernel, bias, config)
+def _forward_step(
+    kernel,
+    recurrent_kernel,
+    bias,
+    config,
+    carry_y,
+    *,
+    outputs=True,
+    residuals=False,
+    save_gates=False,
+):
+    """The forward loop's step. Per step it returns, with `outputs`, the
+    sequence outputs `(h_seq, y_seq)` (`None` where not asked for), then with
+    `residuals` `(h_{t-1}, c_{t-1}, *gates)`, the gates `None` unless
+    `save_gates`."""
 
     def step(carry, inputs):
-        h, c, y = carry
+        h, c, *y = carry
+        y = y[0] if carry_y else None
         xw_t, m_t = inputs
         if config.project_in_step:
             xw_t = _project(xw_t, kernel, bias, config)
         g = _gate_values(xw_t + ops.matmul(h, recurrent_kernel), c, config)
         if m_t is None:
-            h_next, c_next, y_next = g.h, g.c, g.h
+            h_next, c_next, y_next = g.h, g.c, None
         else:
             if config.zero_output_for_mask:
                 y_masked = ops.zeros_like(g.h)
@@ -212,63 +260,125 @@ def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
             h_next = ops.where(m_t, g.h, h)
             c_next = ops.where(m_t, g.c, c)
             y_next = ops.where(m_t, g.h, y_masked)
-        # The outputs differ from the states only under a mask.
-        y_seq = y_next if (m_t is not None and config.return_sequences) else None
-        h_seq = h_next if (y_seq is None and config.return_sequences) else None
-        if not config.manual_gradient:  # autodiff keeps what it needs itself
-            return (h_next, c_next, y_next), (h_seq, None, None, None, y_seq)
-        gates = None
-        if not config.recompute_gates:
-            gates = ops.concatenate(
-                [getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER], axis=-1
-            )  # (B, 4H)
+        carry = (h_next, c_next, y_next) if carry_y else (h_next, c_next)
+        per_step = ()
+        if outputs:
+            # The outputs differ from the states only under a mask.
+            y_seq = y_next if (m_t is not None and config.return_sequences) else None
+            h_seq = h_next if (y_seq is None and config.return_sequences) else None
+            per_step = (h_seq, y_seq)
+        if not residuals:
+            return carry, per_step
+        # Each gate apart, (B, H): XLA on CPU reads a gate from a saved
+        # (T, B, 4H) block far slower (its backward loop took 1.5x the time).
+        gates = (None,) * len(GATE_ORDER)
+        if save_gates:
+            gates = tuple(getattr(g, _GATE_FIELD[k]) for k in GATE_ORDER)
         # The backward pass reads each step's incoming states (h_{t-1},
         # c_{t-1}) and gates; it recomputes c_t from them.
-        return (h_next, c_next, y_next), (h_seq, h, c, gates, y_seq)
+        return carry, (*per_step, h, c, *gates)
 
-    (h_t, c_t, y_t), (hs, h_prev, c_prev, gates, ys) = scan(
-        step, (h0, c0, ops.zeros_like(h0)), (xw, mask), reverse=False
+    return step
+
+
+def _segmented(a, steps_per_segment):
+    """`(T, B, n)` as `(T / k, k, B, n)`, or `None`."""
+    if a is None:
+        return None
+    return ops.reshape(a, (a.shape[0] // steps_per_segment, steps_per_segment, -1, a.shape[-1]))
+
+
+def _unsegmented(a):
+    """`(T / k, k, B, n)` as `(T, B, n)`, or `None`."""
+    return None if a is None else ops.reshape(a, (a.shape[0] * a.shape[1], -1, a.shape[-1]))
+
+
+def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
+    """Runs the loop; returns `(outputs, h_T, c_T, residuals)`: for the
+    backward loop `(h_{t-1}, c_{t-1}, *gates)` of every step, or with
+    `config.checkpoint_every` the states (h, c, and y under a mask) at each
+    segment's start; `()` without the manual gradient."""
+
+    # (T, B, 4H): x_t · W of every step at once, unless in each step.
+    xw = x if config.project_in_step else _project(x, kernel, bias, config)
+
+    # Without a mask the output is the state h_t: only a mask carries y apart.
+    carry_y = mask is not None
+    carry = (h0, c0, ops.zeros_like(h0)) if carry_y else (h0, c0)
+    checkpoints = config.manual_gradient and config.checkpoint_every
+    step = _forward_step(
+        kernel,
+        recurrent_kernel,
+        bias,
+        config,
+        carry_y,
+        residuals=config.manual_gradient and not checkpoints,
+        save_gates=not config.recompute_gates,
     )
+    if not checkpoints:
+        (h_t, c_t, *y_t), (hs, ys, *residuals) = scan(step, carry, (xw, mask), reverse=False)
+    else:
+
+        def segment(carry, inputs):
+            end, outputs = scan(step, carry, inputs, reverse=False)
+            return end, (*outputs, *carry)  # the states at the segment's start
+
+        k = config.checkpoint_every
+        (h_t, c_t, *y_t), (hs, ys, *residuals) = scan(
+            segment, carry, (_segmented(xw, k), _segmented(mask, k)), reverse=False
+        )
+        hs, ys = _unsegmented(hs), _unsegmented(ys)
     if config.return_sequences:
         outputs = hs if ys is None else ys
     else:
-        outputs = y_t
-    return outputs, h_t, c_t, (h_prev, c_prev, gates)
+        outputs = y_t[0] if carry_y else h_t
+    return outputs, h_t, c_t, tuple(residuals)
 
 
-def backward_loop(scan, saved, cotangents, config):
+def backward_loop(scan, saved, cotangents, config, input_gradient=True):
     """Gradients of `forward_loop` with respect to `(x, W, U, b, h0, c0)`.
 
     The weight gradients are summed inside the loop, step by step, so that
-    no `(T, B, 4H)` tensor beyond the saved gates is ever held."""
-    (x, kernel, recurrent_kernel, bias, h0, c0, mask), (h_prev, c_prev, gates) = saved
+    no `(T, B, 4H)` tensor beyond the saved gates is ever held. Without
+    `input_gradient` (x is not differentiated: the layer reads the model's
+    inputs) the gradient of x is `None`, and no step computes `dz_t · Wᵀ`."""
+    (x, kernel, recurrent_kernel, bias, h0, c0, mask), residuals = saved
     d_outputs, d_h, d_c = cotangents
     sigma_g_prime = _DERIVATIVES[config.sigma_g]
     sigma_c_prime = _DERIVATIVES[config.sigma_c]
     u_t = ops.transpose(recurrent_kernel)  # (4H, H)
     w_t = ops.transpose(kernel)  # (4H, D)
     if config.return_sequences:
-        d_y_seq, d_y_last = d_outputs, ops.zeros_like(d_h)
+        d_y_seq, d_y_last = d_outputs, None
     else:
         d_y_seq, d_y_last = None, d_outputs
+    # Without a mask the output y_t is the state h_t: the gradient of the last
+    # output joins that of h_T, and no separate dy is carried.
+    carry_dy = mask is not None
+    if carry_dy and d_y_last is None:
+        d_y_last = ops.zeros_like(d_h)
+    elif not carry_dy and d_y_last is not None:
+        d_h = d_h + d_y_last
 
     def step(carry, inputs):
-        # Gradients with respect to the state h_t, the state c_t and the
-        # output y_t, as carried from step t + 1; the weight gradients so far.
-        dh, dc, dy, d_kernel, d_recurrent, d_bias = carry
-        gates_t, x_t, h_prev_t, c_prev_t, m_t, d_y_t = inputs
-        if gates_t is None:
+        # Gradients with respect to the state h_t, the state c_t and (under a
+        # mask) the output y_t, as carried from step t + 1; the weight
+        # gradients so far.
+        dh, dc, *dy, d_kernel, d_recurrent, d_bias = carry
+        dy = dy[0] if carry_dy else None
+        x_t, h_prev_t, c_prev_t, m_t, d_y_t, *gates_t = inputs
+        if gates_t[0] is None:
             z = _project(x_t, kernel, bias, config) + ops.matmul(h_prev_t, recurrent_kernel)
             values = _gate_values(z, c_prev_t, config)
         else:
-            values = _activated_values(split_preactivations(gates_t), c_prev_t, config)
+            values = _activated_values(dict(zip(GATE_ORDER, gates_t)), c_prev_t, config)
         g = {k: getattr(values, _GATE_FIELD[k]) for k in GATE_ORDER}  # {gate: (B, H)}
         c_t = values.c  # the step's c_t, before any mask
-        d_out = dy if d_y_t is None else dy + d_y_t
-        dy_prev = ops.zeros_like(dy)
         if m_t is None:
-            dh_hat, dc_t = dh + d_out, dc
+            dh_hat, dc_t = (dh if d_y_t is None else dh + d_y_t), dc
         else:
+            d_out = dy if d_y_t is None else dy + d_y_t
+            dy_prev = ops.zeros_like(dy)
             m = ops.cast(m_t, dh.dtype)
             dh_hat, dc_t = m * (dh + d_out), m * dc
             if config.zero_output_for_mask:
@@ -293,26 +403,53 @@ def backward_loop(scan, saved, cotangents, config):
         if m_t is not None:
             dh_prev = dh_prev + dh_pass
             dc_prev = dc_prev + (1.0 - m) * dc
+        d_x_t = ops.matmul(dz, w_t) if input_gradient else None  # (B, D)
+        states = (dh_prev, dc_prev, dy_prev) if carry_dy else (dh_prev, dc_prev)
         d_kernel = d_kernel + ops.matmul(ops.transpose(x_t), dz)  # (D, 4H)
         d_recurrent = d_recurrent + ops.matmul(ops.transpose(h_prev_t), dz)  # (H, 4H)
         d_bias = d_bias + ops.sum(dz, axis=0)  # (4H,)
-        carry = (dh_prev, dc_prev, dy_prev, d_kernel, d_recurrent, d_bias)
-        return carry, (ops.matmul(dz, w_t),)  # dx_t (B, D)
+        return (*states, d_kernel, d_recurrent, d_bias), (d_x_t,)
 
-    (dh0, dc0, _, d_kernel, d_recurrent, d_bias), (d_x,) = scan(
-        step,
-        (
-            d_h,
-            d_c,
-            d_y_last,
-            ops.zeros_like(kernel),
-            ops.zeros_like(recurrent_kernel),
-            ops.zeros_like(recurrent_kernel[0]),  # (4H,)
-        ),
-        (gates, x, h_prev, c_prev, mask, d_y_seq),
-        reverse=True,
-    )  # d_x: (T, B, D)
-    return d_x, d_kernel, d_recurrent, d_bias, dh0, dc0
+    carry = (
+        d_h,
+        d_c,
+        *((d_y_last,) if carry_dy else ()),
+        ops.zeros_like(kernel),
+        ops.zeros_like(recurrent_kernel),
+        ops.zeros_like(recurrent_kernel[0]),  # (4H,)
+    )
+    if not config.checkpoint_every:
+        h_prev, c_prev, *gates = residuals
+        carry, (d_x,) = scan(step, carry, (x, h_prev, c_prev, mask, d_y_seq, *gates), reverse=True)
+    else:
+        # Segment by segment, last first: the forward loop again from the
+        # segment's saved start, keeping its k steps' states and gates, then
+        # the backward loop over those k steps.
+        replay = _forward_step(
+            kernel,
+            recurrent_kernel,
+            bias,
+            config,
+            carry_y=carry_dy,
+            outputs=False,
+            residuals=True,
+            save_gates=True,
+        )
+
+        def segment(carry, inputs):
+            x_s, m_s, d_y_s, *start = inputs
+            xw_s = x_s if config.project_in_step else _project(x_s, kernel, bias, config)
+            _, (h_prev_s, c_prev_s, *gates_s) = scan(
+                replay, tuple(start), (xw_s, m_s), reverse=False
+            )
+            return scan(step, carry, (x_s, h_prev_s, c_prev_s, m_s, d_y_s, *gates_s), reverse=True)
+
+        k = config.checkpoint_every
+        segments = (_segmented(x, k), _segmented(mask, k), _segmented(d_y_seq, k))
+        carry, (d_x,) = scan(segment, carry, (*segments, *residuals), reverse=True)
+        d_x = _unsegmented(d_x)
+    dh0, dc0, *_, d_kernel, d_recurrent, d_bias = carry
+    return d_x, d_kernel, d_recurrent, d_bias, dh0, dc0  # d_x: (T, B, D) or None
 
 
 def python_scan(step, carry, xs, reverse):
