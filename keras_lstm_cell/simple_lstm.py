@@ -51,7 +51,7 @@ class SimpleLSTM(keras.layers.RNN):
        take the fused loop) and `zero_output_for_mask == return_sequences`.
     2. **`"torch_lstm"`**, on torch: torch's own LSTM kernel
        (`torch._VF.lstm`, what `torch.nn.LSTM` runs: cuDNN on a CUDA device,
-       torch's native kernel on a CPU) on the layer's weights, for the same
+       oneDNN's on a CPU in float32) on the layer's weights, for the same
        options (`use_bias=False` included; float64 on a CPU too), without a
        mask; gradients flow through torch's autograd.
     3. **`"fused"`**: one recurrent product `h_{t-1} · U` per step (the input

@@ -202,6 +202,36 @@ def test_one_training_step_equals_rnn_cell(stateful):
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
 
+def test_predictions_follow_every_change_of_the_weights():
+    # torch's kernel keeps its copies of the weights between predictions
+    # while the variables are unchanged: after fit, set_weights and assign,
+    # each prediction equals the built-in's on the weights of that moment.
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(8, 5, 3)).astype("float32")
+    y = rng.normal(size=(8, 1)).astype("float32")
+    layer = SimpleLSTM(4)
+    ours = keras.Sequential([keras.Input((5, 3)), layer, keras.layers.Dense(1)])
+    builtin = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    ours.compile(keras.optimizers.Adam(0.05), "mse")
+
+    def assert_equal_predictions():
+        builtin.set_weights(ours.get_weights())
+        expected = builtin.predict(x, verbose=0)
+        np.testing.assert_allclose(ours.predict(x, verbose=0), expected, atol=1e-6, rtol=0)
+        assert layer.last_loop == FAST_LOOP
+        return expected
+
+    before = assert_equal_predictions()
+    ours.fit(x, y, epochs=2, verbose=0)
+    after_fit = assert_equal_predictions()
+    assert np.abs(after_fit - before).max() > 1e-3  # the weights moved
+    weights = ours.get_weights()
+    ours.set_weights([w * 0.5 for w in weights])
+    assert_equal_predictions()
+    layer.cell.recurrent_kernel.assign(weights[1])
+    assert_equal_predictions()
+
+
 # The hand-written backward pass against automatic differentiation.
 
 
