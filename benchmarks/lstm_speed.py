@@ -9,9 +9,12 @@ loop with `torch.nn.LSTM` (in a worker process, when torch is installed; on
 the GPU when torch sees one). The variants
 run in one process, interleaved round by round in a rotating order, after a
 warm-up, so that drift of a shared machine reaches all of them alike; the
-reported time is the median over rounds. Peak memory of training is measured
-in a fresh process per variant: the largest resident set during its first two
-training epochs, minus the resident set before them.
+reported time is the median over rounds, and a ratio to `keras.layers.LSTM`
+the median over rounds of the ratio within each round. Peak memory of training is measured
+in a fresh process per variant: the largest anonymous resident set (the
+process's allocations) during its first two training epochs, minus that
+before them; the whole resident set's growth, file-backed pages of libraries
+included, is recorded beside it.
 
     python benchmarks/lstm_speed.py               # full run, a few minutes
     python benchmarks/lstm_speed.py --quick       # a rough look in ~1 minute
@@ -46,10 +49,10 @@ SHAPES = (  # (batch, time steps, features, units)
     (32, 1000, 8, 128),  # a long sequence: the loop dominates
 )
 ROUNDS = 5  # timed rounds per variant; the median is reported
-MIN_SECONDS = 0.4  # aim for at least this long per timed fit, to beat timer noise
-MIN_BATCHES = 4  # ...and at least this many batches per fit
+MIN_SECONDS = 1.0  # aim for at least this long per timed fit or predict, to beat timer noise
+MIN_BATCHES = 4  # ...and at least this many batches per fit or predict
 MAX_BATCHES = 256  # ...but never more
-CALIBRATION_BATCHES = 4  # batches of the fit that sets the number of batches
+CALIBRATION_BATCHES = 4  # batches of the fit (and predict) that set the numbers of batches
 LEARNING_RATE = 1e-3  # Adam
 CLIPNORM = 1.0  # global gradient-norm clipping, as torch's clip_grad_norm_
 MEMORY_SHAPES = "long"  # peak memory for: "long" (the longest shape), "all", "none"
@@ -109,13 +112,19 @@ class Config:
 # Memory.
 
 
-def _resident_bytes() -> int:
+def _resident_bytes() -> tuple[int, int]:
+    """The resident set, and its anonymous part (the process's own
+    allocations, without file-backed pages such as shared libraries' code)."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        fields = f.read().split()
+    page = os.sysconf("SC_PAGE_SIZE")
+    resident, shared = int(fields[1]) * page, int(fields[2]) * page
+    return resident, resident - shared
 
 
 class PeakResident:
-    """Largest resident set seen while the block runs, sampled by a thread."""
+    """Largest resident set, and largest anonymous resident set, seen while
+    the block runs, sampled by a thread."""
 
     def __enter__(self):
         self.base = _resident_bytes()
@@ -125,19 +134,29 @@ class PeakResident:
         self._thread.start()
         return self
 
+    def _update(self):
+        self.peak = tuple(max(p, now) for p, now in zip(self.peak, _resident_bytes()))
+
     def _sample(self):
         while not self._stop.is_set():
-            self.peak = max(self.peak, _resident_bytes())
+            self._update()
             time.sleep(SAMPLE_SECONDS)
 
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, _resident_bytes())
+        self._update()
 
     @property
     def growth_mb(self) -> float:
-        return (self.peak - self.base) / 2**20
+        """Growth of the anonymous resident set at its peak."""
+        return (self.peak[1] - self.base[1]) / 2**20
+
+    @property
+    def resident_growth_mb(self) -> float:
+        """Growth of the whole resident set at its peak, file-backed pages
+        (the code of libraries first run, such as XLA's compiler) included."""
+        return (self.peak[0] - self.base[0]) / 2**20
 
 
 def _memory_env() -> dict:
@@ -220,12 +239,18 @@ class _EpochTimer:
 
 
 class KerasRunner:
-    def __init__(self, variant: str, shape: Shape, batches: int, weights=None):
+    """Fits `batches` batches per timed fit and predicts `predict_batches`
+    (as many as `batches` unless given) per timed predict."""
+
+    def __init__(
+        self, variant: str, shape: Shape, batches: int, weights=None, predict_batches=None
+    ):
         self.shape, self.batches = shape, batches
         self.model, self.layer = build_model(variant, shape)
         if weights is not None:
             self.model.set_weights(weights)
         self.x, self.y = _data(shape, batches)
+        self.x_predict = _data(shape, predict_batches)[0] if predict_batches else self.x
         self.timer = _EpochTimer()
         # The loops the layer took, read after the first fit and predict,
         # which trace their steps (a loop is chosen when a step is traced).
@@ -246,7 +271,7 @@ class KerasRunner:
 
     def predict(self) -> float:
         self.model.predict(
-            self.x,
+            self.x_predict,
             batch_size=self.shape.batch,
             verbose=0,
             callbacks=[self.timer.callback],
@@ -268,12 +293,13 @@ class KerasRunner:
 
 
 class TorchRunner:
-    def __init__(self, shape: Shape, batches: int):
+    def __init__(self, shape: Shape, batches: int, predict_batches: int | None = None):
         import numpy as np
         import torch
 
         torch.manual_seed(SEED)
         self.shape, self.batches = shape, batches
+        self.predict_batches = predict_batches or batches
         self.device = "cuda" if torch.cuda.is_available() else "cpu"  # cuDNN on a GPU
         self.lstm = torch.nn.LSTM(shape.features, shape.units, batch_first=True).to(self.device)
         self.head = torch.nn.Linear(shape.units, 1).to(self.device)
@@ -283,6 +309,8 @@ class TorchRunner:
         x, y = _data(shape, batches)
         self.x = torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
         self.y = torch.from_numpy(y).to(self.device)
+        x_predict = _data(shape, self.predict_batches)[0]
+        self.x_predict = torch.from_numpy(np.ascontiguousarray(x_predict)).to(self.device)
 
     def _sync(self):
         import torch
@@ -316,8 +344,8 @@ class TorchRunner:
         start = time.perf_counter()
         self.lstm.eval()
         with torch.no_grad():
-            for k in range(self.batches):
-                self._forward(self.x[k * b : (k + 1) * b]).cpu().numpy()
+            for k in range(self.predict_batches):
+                self._forward(self.x_predict[k * b : (k + 1) * b]).cpu().numpy()
         return time.perf_counter() - start
 
 
@@ -326,7 +354,9 @@ def torch_worker() -> int:
     for line in sys.stdin:
         command = json.loads(line)
         if command["op"] == "setup":
-            runner = TorchRunner(Shape(*command["shape"]), command["batches"])
+            runner = TorchRunner(
+                Shape(*command["shape"]), command["batches"], command["predict_batches"]
+            )
             reply = {"ok": True}
         elif command["op"] == "versions":
             import torch
@@ -370,9 +400,14 @@ class TorchClient:
 
 
 class TorchVariant:
-    def __init__(self, client: TorchClient, shape: Shape, batches: int):
+    def __init__(self, client: TorchClient, shape: Shape, batches: int, predict_batches: int):
         self.client = client
-        client.call(op="setup", shape=list(asdict(shape).values()), batches=batches)
+        client.call(
+            op="setup",
+            shape=list(asdict(shape).values()),
+            batches=batches,
+            predict_batches=predict_batches,
+        )
 
     def fit(self) -> float:
         return self.client.call(op="fit")["seconds"]
@@ -398,11 +433,13 @@ def batches_for(shape: Shape, seconds_per_batch: float, config: Config) -> int:
 def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
     import keras
 
-    # Calibrate the number of batches on keras.layers.LSTM, the baseline.
+    # Calibrate the numbers of batches on keras.layers.LSTM, the baseline.
     keras.utils.set_random_seed(SEED)
     probe = KerasRunner(BASELINE, shape, batches=CALIBRATION_BATCHES)
     probe.fit()  # compiles
     batches = batches_for(shape, probe.fit() / CALIBRATION_BATCHES, config)
+    probe.predict()  # compiles
+    predict_batches = batches_for(shape, probe.predict() / CALIBRATION_BATCHES, config)
     weights = probe.model.get_weights()
     del probe
 
@@ -410,7 +447,7 @@ def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
     for variant in config.variants:
         keras.utils.set_random_seed(SEED)
         try:
-            runner = KerasRunner(variant, shape, batches, weights)
+            runner = KerasRunner(variant, shape, batches, weights, predict_batches)
             runner.fit()  # warm-up: tracing, compilation, caches
             runner.predict()
         except ValueError as e:  # SimpleLSTM(use_cudnn=True) where cuDNN cannot run
@@ -419,7 +456,7 @@ def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
             continue
         runners[variant] = runner
     if torch_client is not None:
-        runners[TORCH_VARIANT] = TorchVariant(torch_client, shape, batches)
+        runners[TORCH_VARIANT] = TorchVariant(torch_client, shape, batches, predict_batches)
         runners[TORCH_VARIANT].fit()
         runners[TORCH_VARIANT].predict()
 
@@ -431,11 +468,17 @@ def measure_shape(shape: Shape, config: Config, torch_client) -> dict:
             times[name]["fit"].append(runners[name].fit())
             times[name]["predict"].append(runners[name].predict())
     loops = {name: getattr(runner, "loop", None) for name, runner in runners.items()}
-    return {"batches": batches, "times": times, "loops": loops, "skipped": skipped}
+    return {
+        "batches": batches,
+        "predict_batches": predict_batches,
+        "times": times,
+        "loops": loops,
+        "skipped": skipped,
+    }
 
 
 def memory_probe(variant: str, shape: Shape, batches: int) -> dict:
-    """Runs in a fresh process: how much the resident set grows, at its peak,
+    """Runs in a fresh process: how much the anonymous resident set grows, at its peak,
     over the first two training epochs (tracing and compilation included:
     allocators keep memory after the first epoch, so a later epoch alone
     would show little growth)."""
@@ -449,7 +492,11 @@ def memory_probe(variant: str, shape: Shape, batches: int) -> dict:
     with PeakResident() as peak:
         runner.fit()
         runner.fit()
-    return {"growth_mb": peak.growth_mb, "method": "resident set, first two epochs"}
+    return {
+        "growth_mb": peak.growth_mb,
+        "resident_growth_mb": peak.resident_growth_mb,
+        "method": "anonymous resident set, first two epochs",
+    }
 
 
 def measure_memory(variant: str, shape: Shape, batches: int) -> dict:
@@ -479,7 +526,15 @@ def summarize(shape: Shape, measured: dict, memory: dict) -> list[dict]:
     rows = []
     times = measured["times"]
     sequences = shape.batch * measured["batches"]
-    base = {k: _median(times[BASELINE][k]) for k in ("fit", "predict")}
+    predicted = shape.batch * measured.get("predict_batches", measured["batches"])
+    base = times[BASELINE]
+
+    def ratio(t, k):
+        # The median over rounds of each round's time over the baseline's in
+        # the same round: a round's variants run back to back, so drift of
+        # the machine between rounds cancels.
+        return _median([ours / theirs for ours, theirs in zip(t[k], base[k], strict=True)])
+
     for name, t in times.items():
         fit, predict = _median(t["fit"]), _median(t["predict"])
         rows.append(
@@ -490,10 +545,13 @@ def summarize(shape: Shape, measured: dict, memory: dict) -> list[dict]:
                 "loop": measured.get("loops", {}).get(name),
                 "train_ms_per_batch": 1000 * fit / measured["batches"],
                 "train_seq_per_s": sequences / fit,
-                "train_time_vs_keras": fit / base["fit"],
-                "infer_seq_per_s": sequences / predict,
-                "infer_time_vs_keras": predict / base["predict"],
+                "train_time_vs_keras": ratio(t, "fit"),
+                "infer_seq_per_s": predicted / predict,
+                "infer_time_vs_keras": ratio(t, "predict"),
                 "train_peak_mb": memory[name]["growth_mb"] if name in memory else None,
+                "train_peak_resident_mb": (
+                    memory[name].get("resident_growth_mb") if name in memory else None
+                ),
                 "memory_method": memory[name]["method"] if name in memory else None,
             }
         )
