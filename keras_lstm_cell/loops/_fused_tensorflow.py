@@ -60,7 +60,8 @@ def _tf_scan(step, carry, xs, reverse):
 def _kernels(config: LoopConfig):
     def scan(step, carry, xs, reverse):
         n = next(x for x in xs if x is not None).shape[0]
-        if config.unroll and n is not None:
+        # Run eagerly (not compiled), tf.while_loop is a Python loop too.
+        if (config.unroll and n is not None) or tf.executing_eagerly():
             return python_scan(step, carry, xs, reverse)
         return _tf_scan(step, carry, xs, reverse)
 

@@ -37,10 +37,10 @@ the start of each segment of k steps, and the backward loop, segment by
 segment from the last, runs the forward steps of a segment again from its
 start, keeping their states and gates, then its k steps back: per sequence
 (T / k) · 2H + k · 6H numbers are held, not T · 2H. Without a mask the
-output is the state, and neither loop carries it apart. The derivatives σ' are taken
-from the activations' outputs (σ' = σ(1 - σ), tanh' = 1 - tanh²), so only
-activations listed in `_DERIVATIVES` get the hand-written pass; others are
-differentiated automatically.
+output is the state, and neither loop carries it apart. The derivatives σ'
+are taken from the activations' outputs (σ' = σ(1 - σ), tanh' = 1 - tanh²),
+so only activations listed in `_DERIVATIVES` get the hand-written pass;
+others are differentiated automatically.
 
 Masks follow `keras.layers.RNN` on each backend: at a masked step the states
 keep their previous value and the output is zero (`zero_output_for_mask`),
@@ -227,6 +227,13 @@ def _project(x, kernel, bias, config):
     return xw + bias if config.use_bias else xw
 
 
+def _step_inputs(x, kernel, bias, config):
+    """What the forward step reads of `x`, `(T, B, ...)`: `x_t · W + b` of
+    every step at once, or `x` itself where each step projects its own
+    (`config.project_in_step`)."""
+    return x if config.project_in_step else _project(x, kernel, bias, config)
+
+
 def _forward_step(
     kernel,
     recurrent_kernel,
@@ -299,8 +306,7 @@ def forward_loop(scan, x, kernel, recurrent_kernel, bias, h0, c0, mask, config):
     `config.checkpoint_every` the states (h, c, and y under a mask) at each
     segment's start; `()` without the manual gradient."""
 
-    # (T, B, 4H): x_t · W of every step at once, unless in each step.
-    xw = x if config.project_in_step else _project(x, kernel, bias, config)
+    xw = _step_inputs(x, kernel, bias, config)
 
     # Without a mask the output is the state h_t: only a mask carries y apart.
     carry_y = mask is not None
@@ -438,10 +444,9 @@ def backward_loop(scan, saved, cotangents, config, input_gradient=True):
 
         def segment(carry, inputs):
             x_s, m_s, d_y_s, *start = inputs
-            xw_s = x_s if config.project_in_step else _project(x_s, kernel, bias, config)
-            _, (h_prev_s, c_prev_s, *gates_s) = scan(
-                replay, tuple(start), (xw_s, m_s), reverse=False
-            )
+            xw_s = _step_inputs(x_s, kernel, bias, config)
+            _, residuals_s = scan(replay, tuple(start), (xw_s, m_s), reverse=False)
+            h_prev_s, c_prev_s, *gates_s = residuals_s
             return scan(step, carry, (x_s, h_prev_s, c_prev_s, m_s, d_y_s, *gates_s), reverse=True)
 
         k = config.checkpoint_every
