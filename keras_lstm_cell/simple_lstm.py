@@ -58,10 +58,11 @@ class SimpleLSTM(keras.layers.RNN):
        projection `x_t · W` of every step as one product before the loop on
        torch; on TensorFlow and JAX, whose compiled CPU loops are faster
        computing it per step, inside each step), the gate arithmetic of
-       `lstm_equations`, and, on TensorFlow and JAX, a hand-written backward
-       pass through time that sums the weight gradients inside the loop (for
-       the `tanh`, `sigmoid` and linear activations; others, and torch, are
-       differentiated automatically). On
+       `lstm_equations`, and a hand-written backward pass through time (for
+       the `tanh`, `sigmoid` and linear activations; others, and masked
+       calls on torch, are differentiated automatically). On a torch CPU it
+       also trains short sequences of wide layers (at most units² / 4096
+       timesteps), where it is faster than torch's kernel. On
        TensorFlow both loops are compiled with XLA, and outside training
        (`predict`, `evaluate`) the forward loop keeps no gates for a backward
        pass; a gradient through such a call recomputes them. Input dropout

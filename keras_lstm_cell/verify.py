@@ -172,10 +172,11 @@ def our_layer(layer: str, config: ParityConfig, units: int = UNITS) -> keras.lay
 
 
 def outputs_and_gradients(
-    model: keras.Model, x: np.ndarray, cotangent_seed: int = 1
+    model: keras.Model, x: np.ndarray, cotangent_seed: int = 1, training: bool = False
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The model's outputs, and the gradients of a fixed random projection of
-    them with respect to `x` and each trainable weight (in weight order)."""
+    them with respect to `x` and each trainable weight (in weight order),
+    from a call in training mode where `training` (dropout then acts)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -183,7 +184,7 @@ def outputs_and_gradients(
         xt = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(xt)
-            outputs = keras.tree.flatten(model(xt))
+            outputs = keras.tree.flatten(model(xt, training=training))
             loss = _projection(outputs, cotangent_seed)
         grads = tape.gradient(loss, [xt, *model.trainable_variables])
     elif backend == "jax":
@@ -193,7 +194,7 @@ def outputs_and_gradients(
         non_trainable = [v.value for v in model.non_trainable_variables]
 
         def loss_fn(xj, weights):
-            y, _ = model.stateless_call(weights, non_trainable, xj)
+            y, _ = model.stateless_call(weights, non_trainable, xj, training=training)
             flat = keras.tree.flatten(y)
             return _projection(flat, cotangent_seed), flat
 
@@ -208,7 +209,7 @@ def outputs_and_gradients(
         # On Keras's device; an explicit dtype, as torch's backend would
         # otherwise make float64 arrays floatx.
         xt = keras.ops.convert_to_tensor(x, dtype=x.dtype.name).requires_grad_(True)
-        outputs = keras.tree.flatten(model(xt))
+        outputs = keras.tree.flatten(model(xt, training=training))
         loss = _projection(outputs, cotangent_seed)
         grads = torch.autograd.grad(loss, [xt, *(v.value for v in model.trainable_variables)])
     else:

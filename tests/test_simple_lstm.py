@@ -118,12 +118,12 @@ def test_variable_length_input_equals_rnn_cell():
     assert layer.last_loop == FAST_LOOP
 
 
-def _assert_fused_equals_builtin(ours, builtin, layer, x):
+def _assert_fused_equals_builtin(ours, builtin, layer, x, training=False):
     # Outputs and gradients within 1e-6 (relative above 1) of the built-in's
     # on its weights, with the fused loop run.
     ours.set_weights(builtin.get_weights())
-    out_ours, grad_ours = outputs_and_gradients(ours, x)
-    out_ref, grad_ref = outputs_and_gradients(builtin, x)
+    out_ours, grad_ours = outputs_and_gradients(ours, x, training=training)
+    out_ref, grad_ref = outputs_and_gradients(builtin, x, training=training)
     assert scaled_diff(out_ref, out_ours) <= 1e-6
     assert scaled_diff(grad_ref, grad_ours) <= 1e-6
     assert layer.last_loop == "fused"
@@ -248,6 +248,13 @@ def _kernel_gradients(config, args, cotangents, training=True):
             outputs = fused_lstm.fused_lstm(*diff, mask, config, training)
             loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, cotangents))
         grads = tape.gradient(loss, diff)
+    elif backend_is("torch"):
+        import torch
+
+        diff = [torch.tensor(v, requires_grad=True) for v in (x, kernel, recurrent, bias, h0, c0)]
+        outputs = fused_lstm.fused_lstm(*diff, mask, config, training)
+        loss = sum((o * torch.from_numpy(w)).sum() for o, w in zip(outputs, cotangents))
+        grads = torch.autograd.grad(loss, diff)
     else:
         import jax
 
@@ -330,8 +337,12 @@ def test_manual_gradient_equals_autodiff(
     sigmoid_as_tanh,
     checkpoint_every,
 ):
-    if backend_is("torch"):
-        pytest.skip("on torch the fused loop is differentiated by autograd")
+    options = (project_in_step, recompute_gates, sigmoid_as_tanh, checkpoint_every)
+    if backend_is("torch") and (masked or not training or options != LOOP_OPTIONS[0]):
+        pytest.skip(
+            "torch's hand-written pass takes no mask (autograd differentiates "
+            "those calls) and none of these options"
+        )
     steps, batch, units = 6, 3, 4
     rng = np.random.default_rng(5)
     args = _loop_inputs(rng, steps, batch, features=2, units=units)
@@ -394,6 +405,26 @@ def test_weight_gradients_alone_skip_the_input_gradient_and_equal_autodiff():
     assert products((1, 2, 3)) == products((0, 1, 2, 3)) - 1
 
 
+@pytest.mark.skipif(not backend_is("torch"), reason="torch's autograd.Function sees which inputs")
+def test_torch_weight_gradients_alone_equal_autodiff():
+    import torch
+
+    rng = np.random.default_rng(9)
+    x, kernel, recurrent, bias, h0, c0 = _loop_inputs(rng, steps=6, batch=3, features=2, units=4)
+    config = _loop_config(return_sequences=True, sigmoid_as_tanh=False)
+    autodiff = config._replace(manual_gradient=False)
+
+    def gradients(config):
+        weights = [torch.tensor(v, requires_grad=True) for v in (kernel, recurrent, bias)]
+        states = [torch.tensor(v) for v in (h0, c0)]
+        outputs, h_t, c_t = fused_lstm.fused_lstm(torch.tensor(x), *weights, *states, None, config)
+        loss = (outputs**2).sum() + (c_t * h_t).sum()
+        return [g.numpy() for g in torch.autograd.grad(loss, weights)]
+
+    for g_manual, g_auto in zip(gradients(config), gradients(autodiff), strict=True):
+        np.testing.assert_allclose(g_manual, g_auto, atol=2e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     "activation, known",
     [("sigmoid", True), ("tanh", True), ("linear", True), ("relu", False), ("hard_sigmoid", False)],
@@ -427,6 +458,28 @@ def test_fused_loop_when_torchs_kernel_cannot_or_may_not_run(kwargs, reason):
         assert reason in layer.native_reason()
     else:
         assert "backend" in layer.native_reason()
+
+
+@pytest.mark.skipif(not backend_is("torch"), reason="the choice of torch on a CPU")
+def test_torch_trains_short_sequences_of_wide_layers_with_the_fused_loop():
+    # At most units² / 4096 timesteps: 4 for 128 units. Predictions take
+    # torch's kernel; both equal the built-in in outputs and gradients.
+    units = 128
+    layer = SimpleLSTM(units)
+    assert loops.AUTO_LOOPS["torch", "cpu", "training"][0] is loops.FUSED_SHORT
+    call = loops.LoopCall(training=True, masked=False, device="cpu", steps=4)
+    assert loops.FUSED_SHORT.reason(layer, call) is None
+    reason = loops.FUSED_SHORT.reason(layer, call._replace(steps=5))
+    assert "at most units² / 4096 = 4 timesteps; steps=5" in reason
+    x = np.random.default_rng(8).normal(size=(3, 4, 2)).astype("float32")
+    builtin = keras.Sequential([keras.Input((4, 2)), keras.layers.LSTM(units)])
+    ours = keras.Sequential([keras.Input((4, 2)), layer])
+    _assert_fused_equals_builtin(ours, builtin, layer, x, training=True)
+    ours.predict(x, verbose=0)
+    assert layer.last_loop == "torch_lstm"
+    longer = np.concatenate([x, x[:, :1]], axis=1)  # 5 steps
+    layer(longer, training=True)
+    assert layer.last_loop == "torch_lstm"
 
 
 @pytest.mark.parametrize("dtype", ["int32", "bool"])
@@ -574,7 +627,13 @@ def test_cudnn_needs_a_gpu():
         ("jax", "cpu", ("fused", "generic"), ("fused", "generic")),
         # measured faster than cuDNN on an H200
         ("jax", "gpu", ("fused", "generic"), ("fused", "generic")),
-        ("torch", "cpu", ("torch_lstm", "fused", "generic"), ("torch_lstm", "fused", "generic")),
+        # the fused loop for short sequences of wide layers (FUSED_SHORT)
+        (
+            "torch",
+            "cpu",
+            ("fused", "torch_lstm", "fused", "generic"),
+            ("torch_lstm", "fused", "generic"),
+        ),
         ("torch", "gpu", ("torch_lstm", "fused", "generic"), ("torch_lstm", "fused", "generic")),
     ],
 )

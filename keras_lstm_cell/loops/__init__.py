@@ -5,6 +5,7 @@ from keras_lstm_cell.loops.auto_loops import CONVERTER
 from keras_lstm_cell.loops.auto_loops import CUDNN
 from keras_lstm_cell.loops.auto_loops import CUDNN_LOOPS
 from keras_lstm_cell.loops.auto_loops import FUSED
+from keras_lstm_cell.loops.auto_loops import FUSED_SHORT
 from keras_lstm_cell.loops.auto_loops import GENERIC
 from keras_lstm_cell.loops.auto_loops import TORCH_LSTM
 from keras_lstm_cell.loops.converter_loop import ConverterLoop
@@ -22,6 +23,7 @@ __all__ = [
     "CUDNN_LOOPS",
     "ConverterLoop",
     "FUSED",
+    "FUSED_SHORT",
     "GENERIC",
     "TORCH_LSTM",
     "FusedLoop",

@@ -19,6 +19,15 @@ CUDNN = KerasCudnnLoop()
 CONVERTER = ConverterLoop()
 TORCH_LSTM = TorchLSTMLoop()
 FUSED = FusedLoop()
+# torch, 2-core CPU, training (benchmarks/torch_loop_choice.py): a call of
+# oneDNN's LSTM kernel has a fixed cost that grows with the weights (units²),
+# a step of the fused loop about 0.1 ms of dispatch. The fused loop, taken for
+# at most units² / 4096 timesteps, trained a layer in 0.45-0.74x
+# keras.layers.LSTM's time on the 11 shapes of 20 where the rule takes it
+# (faster than torch's kernel on 7 of them, at most 0.07x slower on the
+# others), where torch's kernel took up to 1.28x ((7, 7, 1, 512));
+# `fit` of (7, 7, 1, 256) went from 1.02x to 0.84x the built-in's time.
+FUSED_SHORT = FusedLoop(units_squared_per_step=4096)
 GENERIC = GenericLoop()
 MODES = ("training", "inference")
 
@@ -41,15 +50,13 @@ AUTO_LOOPS: dict[tuple[str, str, str], tuple[Loop, ...]] = {
     # H200, JAX 0.11.2: the fused loop trained in 0.43-0.68x cuDNN's time on
     # three shapes of four and 1.01x on the fourth.
     **{("jax", "gpu", mode): (FUSED, GENERIC) for mode in MODES},
-    # 2-core CPU: torch's kernel trained in 0.47x keras.layers.LSTM's time on
-    # (64, 30, 5, 64), the fused loop in 0.94x, the generic loop in 1.54x.
-    # H200, torch 2.11: cuDNN (torch's kernel there) trained in 0.13-0.19x
-    # the time of the generic loop.
-    **{
-        ("torch", device, mode): (TORCH_LSTM, FUSED, GENERIC)
-        for device in ("cpu", "gpu")
-        for mode in MODES
-    },
+    # 2-core CPU (docs/speed.md): torch's kernel trained in 0.07-0.40x
+    # keras.layers.LSTM's time where FUSED_SHORT declines, and predicted in
+    # 0.28-0.90x. H200, torch 2.11: cuDNN (torch's kernel there) trained in
+    # 0.13-0.19x the time of the generic loop.
+    ("torch", "cpu", "training"): (FUSED_SHORT, TORCH_LSTM, FUSED, GENERIC),
+    ("torch", "cpu", "inference"): (TORCH_LSTM, FUSED, GENERIC),
+    **{("torch", "gpu", mode): (TORCH_LSTM, FUSED, GENERIC) for mode in MODES},
 }
 
 # The loop `use_cudnn=True` asks for, per backend.

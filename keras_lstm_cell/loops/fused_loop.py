@@ -44,13 +44,28 @@ _SIGMOID_AS_TANH = {"tensorflow": True, "jax": True}
 
 class FusedLoop:
     """The fused loop (`fused_lstm`): one recurrent product per step, the
-    gate arithmetic of `lstm_equations`, and on TensorFlow and JAX a
-    hand-written backward pass through time. Runs every configuration of the
-    standard cell in float32 or float64 (masks, `unroll`, any activation)."""
+    gate arithmetic of `lstm_equations`, and a hand-written backward pass
+    through time (on torch without a mask). Runs every configuration of the
+    standard cell in float32 or float64 (masks, `unroll`, any activation).
+
+    With `units_squared_per_step = k`, it runs only calls of at most
+    units² / k (static) timesteps: where it is measured faster than another
+    loop on short sequences of wide layers only."""
 
     name = "fused"
 
+    def __init__(self, units_squared_per_step: int | None = None):
+        self.units_squared_per_step = units_squared_per_step
+
     def reason(self, layer, call: LoopCall) -> str | None:
+        k = self.units_squared_per_step
+        if k is not None:
+            max_steps = layer.cell.units**2 // k
+            if call.steps is None or call.steps > max_steps:
+                return (
+                    f"the fused loop is taken here for at most units² / {k} = {max_steps} "
+                    f"timesteps; steps={call.steps}"
+                )
         return fast_loop_reason(layer, call.training)
 
     def run(self, layer, sequences, initial_state, mask, training: bool) -> tuple:
@@ -116,11 +131,8 @@ def loop_config(
     backend = keras.backend.backend()
     recompute_from = _RECOMPUTE_GATES_FROM.get(backend)
     recompute = recompute_from is not None and (gate_bytes is None or gate_bytes >= recompute_from)
-    # torch differentiates the loop with its autograd.
-    manual = (
-        backend != "torch"
-        and fused_lstm.has_derivative(cell.activation)
-        and fused_lstm.has_derivative(cell.recurrent_activation)
+    manual = fused_lstm.has_derivative(cell.activation) and fused_lstm.has_derivative(
+        cell.recurrent_activation
     )
     return fused_lstm.LoopConfig(
         sigma_g=cell.recurrent_activation,

@@ -54,8 +54,11 @@ step's gates for a backward pass cost about 40% of the loop's time on CPU). A
 gradient taken through such a call runs the forward loop again, saving, before
 the backward loop. On JAX the primal call runs a forward loop that saves
 nothing; `jax.custom_vjp`'s forward rule saves.
-On torch the loop runs step by step, eagerly, and torch's autograd
-differentiates it; it keeps no gates of its own.
+On torch the loop runs step by step, eagerly: unmasked, in torch's own
+functions with the backward pass attached as a `torch.autograd.Function`
+(`_fused_torch`, whose backward step computes less than the one here: each
+Keras operation costs a dispatch there); under a mask, these steps,
+differentiated by torch's autograd.
 """
 
 from __future__ import annotations
@@ -166,12 +169,12 @@ def fused_lstm(
 
         return jax_kernel(config)(*args)
     if backend == "torch":
-        if config.manual_gradient:
-            raise ValueError(
-                "On torch the fused loop is differentiated by autograd. "
-                "Received: config.manual_gradient=True"
-            )
-        return forward_loop(python_scan, *args, config)[:3]
+        from keras_lstm_cell.loops import _fused_torch
+
+        if config.manual_gradient and _fused_torch.supports(config, mask):
+            return _fused_torch.torch_fused_lstm(*args[:6], config)
+        # Under a mask: these steps, differentiated by torch's autograd.
+        return forward_loop(python_scan, *args, config._replace(manual_gradient=False))[:3]
     raise ValueError(
         "The fused LSTM loop supports the 'tensorflow', 'jax' and 'torch' backends. "
         f"Received: backend={backend!r}"
