@@ -103,6 +103,10 @@ def _tensorflow_loading(pid: int) -> bool:
         return False
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="watches /proc/PID/maps")
 @pytest.mark.parametrize(
     "command", [[CONSOLE_SCRIPT], [sys.executable, "-m", "keras_lstm_cell"]], ids=["script", "-m"]
@@ -115,6 +119,9 @@ def test_ctrl_c_while_tensorflow_loads_ends_with_one_line(command, tmp_path):
         text=True,
         cwd=tmp_path,
         env=_environment(KERAS_BACKEND="tensorflow"),
+        # As a shell starts a command in the foreground: SIGINT not ignored,
+        # even where this test runs in a background job that ignores it.
+        preexec_fn=_default_sigint,
     )
     deadline = time.monotonic() + 120
     while process.poll() is None and not _tensorflow_loading(process.pid):
