@@ -44,21 +44,18 @@ _TORCH_ACTIVATIONS = {
     activations.linear: lambda z, out: out.copy_(z),
 }
 
-# The column blocks of the fused z (Keras's layout, `GATE_ORDER`): the
-# backward step multiplies the first three by dc_t and the last by dĥ_t.
-_I, _F, _C, _O = (GATE_ORDER.index(k) for k in "ifco")
-if (_I, _F, _C, _O) != (0, 1, 2, 3):
+# The column blocks of the fused z are Keras's (`GATE_ORDER`): the steps
+# split them with `chunk`, and the backward step multiplies the first three
+# by dc_t and the last by dĥ_t.
+if GATE_ORDER != ("i", "f", "c", "o"):
     raise ImportError(f"the torch loop expects the gate order i, f, c, o; GATE_ORDER={GATE_ORDER}")
 
 
 def supports(config: LoopConfig, mask) -> bool:
-    """Whether `torch_fused_lstm` runs this call: no mask, and activations
-    whose derivatives the backward pass knows."""
-    return (
-        mask is None
-        and config.sigma_g in _TORCH_ACTIVATIONS
-        and config.sigma_c in _TORCH_ACTIVATIONS
-    )
+    """Whether `torch_fused_lstm` runs this call: the hand-written gradient
+    (its activations are those of `_DERIVATIVES`, each in
+    `_TORCH_ACTIVATIONS`) and no mask."""
+    return config.manual_gradient and mask is None
 
 
 def torch_fused_lstm(x, kernel, recurrent_kernel, bias, h0, c0, config: LoopConfig):
@@ -101,12 +98,13 @@ def _forward(config, x, kernel, recurrent_kernel, bias, h0, c0, save: bool):
         z = torch.addmm(xw[t], h, recurrent_kernel)  # (B, 4H)
         sigma_g(z, out=g)
         i, f, c_tilde, o = g.chunk(4, dim=1)
-        sigma_c(z[:, _C * units : (_C + 1) * units], out=c_tilde)
+        sigma_c(z[:, 2 * units : 3 * units], out=c_tilde)
         c_next = c_views[t + 1] if save else torch.empty_like(c)
         torch.mul(f, c, out=c_next)
         c_next.addcmul_(i, c_tilde)
         h_next = h_views[t + 1] if keep_h else torch.empty_like(h)
-        torch.mul(o, sigma_c(c_next, out=torch.empty_like(c_next)), out=h_next)
+        sigma_c(c_next, out=h_next)
+        h_next.mul_(o)
         h, c = h_next, c_next
     if not keep_h:
         hs = h.unsqueeze(0)

@@ -171,7 +171,7 @@ def fused_lstm(
     if backend == "torch":
         from keras_lstm_cell.loops import _fused_torch
 
-        if config.manual_gradient and _fused_torch.supports(config, mask):
+        if _fused_torch.supports(config, mask):
             return _fused_torch.torch_fused_lstm(*args[:6], config)
         # Under a mask: these steps, differentiated by torch's autograd.
         return forward_loop(python_scan, *args, config._replace(manual_gradient=False))[:3]
