@@ -34,18 +34,21 @@ from keras_lstm_cell._checks import check_positive_int
 from keras_lstm_cell.forecast import metrics as forecast_metrics
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.config import check_levels
+from keras_lstm_cell.forecast.data import CALIBRATION
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
-from keras_lstm_cell.forecast.evaluation import INTERVAL_METRICS
 from keras_lstm_cell.forecast.evaluation import MODEL_NAME
 from keras_lstm_cell.forecast.evaluation import REFERENCE
 from keras_lstm_cell.forecast.evaluation import evaluate_part
+from keras_lstm_cell.forecast.evaluation import interval_keys
 from keras_lstm_cell.forecast.files import LOCK_FILE
 from keras_lstm_cell.forecast.files import RunLock
 from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import prepare_run_directory
 from keras_lstm_cell.forecast.files import write_bytes_atomic
+from keras_lstm_cell.forecast.metrics import level_label
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
 from keras_lstm_cell.forecast.plotting import skill_png
@@ -56,6 +59,7 @@ from keras_lstm_cell.forecast.record import FINISHED
 from keras_lstm_cell.forecast.record import RUN_RECORD
 from keras_lstm_cell.forecast.record import TRAIN
 from keras_lstm_cell.forecast.record import RunRecord
+from keras_lstm_cell.forecast.record import data_fingerprint
 from keras_lstm_cell.forecast.record import is_run_directory
 from keras_lstm_cell.forecast.record import read_run_record
 from keras_lstm_cell.forecast.record import training_data_fingerprint
@@ -77,7 +81,12 @@ BACKTEST_ENTRIES = (RUN_RECORD, BACKTEST_CSV, SKILL_PLOT, FOLDS_DIR, SCALARS_DIR
 
 
 def plan_folds(
-    count: int, folds: int, horizon: int, val_fraction: float, test_fraction: float
+    count: int,
+    folds: int,
+    horizon: int,
+    val_fraction: float,
+    test_fraction: float,
+    calibration_fraction: float | None = None,
 ) -> list[dict]:
     """The folds of a backtest over `count` windows, in time order.
 
@@ -86,11 +95,15 @@ def plan_folds(
     most one. Fold `k` fits on windows `[0, start_k - (horizon - 1))`: with
     `horizon > 1` the last windows before the test part would have targets
     inside it, so they are left out. Of those, the last
-    `val_fraction / (1 - test_fraction)` (at least one) validate.
+    `val_fraction / (1 - test_fraction)` (at least one) validate. With
+    `calibration_fraction`, the last `calibration_fraction / (1 -
+    test_fraction)` of them (at least one) calibrate the intervals instead,
+    after the validation part and `horizon - 1` windows left out between the
+    two (`data.split_parts`).
 
     Returns:
-        Per fold, `{"train", "val", "test"}` → slice of the window axis, as
-        `ForecastData.slices`.
+        Per fold, `{"train", "val", ["cal",] "test"}` → slice of the window
+        axis, as `ForecastData.slices`.
 
     Raises `ValueError` when the first fold would have no training window.
     """
@@ -103,21 +116,33 @@ def plan_folds(
         start = int(part[0]) if len(part) else count
         fitted = start - (horizon - 1)
         n_val = max(1, round(val_share * fitted))
-        if len(part) == 0 or fitted - n_val < 1:
+        n_cal = 0
+        if calibration_fraction is not None:
+            n_cal = max(1, round(calibration_fraction / (1.0 - test_fraction) * fitted))
+            n_cal += horizon - 1  # the windows left out before the calibration part
+        n_train = fitted - n_val - n_cal
+        if len(part) == 0 or n_train < 1:
             raise ValueError(
                 f"Expected enough windows for {folds} folds of at least one test "
                 f"window each after a training part. Received: {count} windows, of "
-                f"which fold {number} would train on {max(fitted - n_val, 0)}; lower "
+                f"which fold {number} would train on {max(n_train, 0)}; lower "
                 "--folds or --test-fraction"
             )
-        planned.append(
-            {
-                "train": slice(0, fitted - n_val),
-                "val": slice(fitted - n_val, fitted),
-                "test": slice(start, int(part[-1]) + 1),
-            }
-        )
+        fold = {"train": slice(0, n_train), "val": slice(n_train, n_train + n_val)}
+        if calibration_fraction is not None:
+            fold[CALIBRATION] = slice(n_train + n_val + horizon - 1, fitted)
+        fold["test"] = slice(start, int(part[-1]) + 1)
+        planned.append(fold)
     return planned
+
+
+def fold_settings(config: ForecastConfig) -> dict:
+    """`plan_folds`' fractions from `config` (a calibration part with intervals)."""
+    return dict(
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        calibration_fraction=None if config.interval is None else config.calibration_fraction,
+    )
 
 
 def fold_data(data: ForecastData, fold: dict, scaler: WindowScaler | None = None) -> ForecastData:
@@ -155,10 +180,10 @@ def fold_row(number: int, data: ForecastData, test: dict) -> dict:
         "seasonal_mae": _number(scores[seasonal]["mae"]),
         "skill": _number(scores[MODEL_NAME]["skill"]),
     }
-    # With --interval, its scores follow the columns of every backtest.
-    row.update(
-        {m: _number(scores[MODEL_NAME][m]) for m in INTERVAL_METRICS if m in scores[MODEL_NAME]}
-    )
+    # With --interval, each level's scores follow the columns of every backtest.
+    for level in test.get("interval_levels", ()):
+        for key in interval_keys(level).values():
+            row[key] = _number(scores[MODEL_NAME][key])
     return row
 
 
@@ -172,7 +197,8 @@ class Backtest:
 
     Args:
         folds: A `DataFrame` with the `COLUMNS` of backtest.csv, a row per
-            fold (and `INTERVAL_METRICS` with an interval).
+            fold (and each interval's `coverage_80`, `mean_width_80`,
+            `pinball_80` and `msis_80`, ..., with intervals).
         record: The backtest's run record (run.json).
         logdir: The run directory.
         refit: Whether each fold trained its own model.
@@ -203,11 +229,13 @@ class Backtest:
             if len(finite) < count:
                 skill += f" (of the {len(finite)} folds where persistence errs)"
         summary = f"{folds}: {skill}, beats persistence in {wins} of {count}"
-        if "coverage" in self.folds:
-            level = self.record.config.get("interval")
-            covered = self.folds["coverage"].astype("float64")
+        for level in check_levels(self.record.config.get("interval")) or ():
+            column = interval_keys(level)["coverage"]
+            if column not in self.folds:
+                continue
+            covered = self.folds[column].astype("float64")
             summary += (
-                f"; {level:.0%} intervals cover {covered.mean():.1%} "
+                f"; {level_label(level)}% intervals cover {covered.mean():.1%} "
                 f"(folds {covered.min():.1%} .. {covered.max():.1%})"
             )
         return summary
@@ -251,12 +279,10 @@ def backtest(
     """
     folds = check_positive_int("folds", folds)
     refit = check_bool("refit", refit)
-    logdir, record = _check_logdir(config, logdir, resume, overwrite, record)
+    logdir, record = _check_logdir(config, logdir, resume, overwrite, record, data)
     _check_same_plan(record, folds, refit, resume)
     data = prepare_data(config) if data is None else data
-    planned = plan_folds(
-        len(data.y), folds, data.horizon, config.val_fraction, config.test_fraction
-    )
+    planned = plan_folds(len(data.y), folds, data.horizon, **fold_settings(config))
     os.makedirs(logdir, exist_ok=True)
     with RunLock(logdir):
         prepare_run_directory(logdir, is_run_directory, BACKTEST_ENTRIES, resume, overwrite)
@@ -267,7 +293,7 @@ def backtest(
         return _finish(rows, record, logdir, refit)
 
 
-def _check_logdir(config, logdir, resume, overwrite, record) -> tuple[str, RunRecord]:
+def _check_logdir(config, logdir, resume, overwrite, record, data=None) -> tuple[str, RunRecord]:
     """The absolute `logdir` once it may be written as asked, and the run's record."""
     if resume and overwrite:
         raise ValueError("Expected at most one of `resume` and `overwrite`. Received: both")
@@ -288,10 +314,14 @@ def _check_logdir(config, logdir, resume, overwrite, record) -> tuple[str, RunRe
                 f"Expected `logdir` to hold a backtest to replace. Received: logdir="
                 f"{logdir!r}, which holds a run of `{existing.command}`; choose another --name"
             )
+    given = None
+    if record is None and data is not None and config.csv is None:
+        # Data given in memory is known by its values; a file is hashed where it is read.
+        given = data_fingerprint(config, data)
     if resume and record is None:
-        record = check_resumable(logdir, config, BACKTEST)
+        record = check_resumable(logdir, config, BACKTEST, given)
     if record is None:
-        fingerprint = training_data_fingerprint(config.csv)
+        fingerprint = given or training_data_fingerprint(config.csv)
         record = RunRecord.new(config.to_dict(), fingerprint, command=BACKTEST)
     return logdir, record
 
@@ -372,7 +402,7 @@ def _fixed_model_folds(data, planned, *, on_fold, **run) -> list[dict]:
             lambda x: forecaster.predict(x, verbose=0, batch_size=1024),
             fold_part,
             "test",
-            interval_level=config.interval,
+            interval_levels=config.interval or (),
         )
         rows.append(fold_row(number, fold_part, evaluation.to_dict()))
         _write_rows(run["logdir"], rows, on_fold)
@@ -386,13 +416,14 @@ def _trained_forecaster(fold_dir: str, config: ForecastConfig, data: ForecastDat
     network.optimizer.build(network.trainable_variables)  # the checkpoint holds its state
     network.load_weights(os.path.join(fold_dir, BEST_WEIGHTS))
     interval = read_run_record(fold_dir).details.get("interval")
-    if interval is not None:
-        interval = (interval["lower_offsets"], interval["upper_offsets"])
-    return Forecaster(network, data.scaler, interval, name="forecaster")
+    if interval is None:
+        return Forecaster(network, data.scaler, name="forecaster")
+    _, offsets, spread_floor = training.recorded_offsets(interval)
+    return Forecaster(network, data.scaler, offsets, spread_floor, name="forecaster")
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    extra = [m for m in INTERVAL_METRICS if rows and m in rows[0]]
+    extra = [key for key in (rows[0] if rows else ()) if key not in COLUMNS]  # intervals'
     return pd.DataFrame(rows, columns=[*COLUMNS, *extra])
 
 
@@ -417,11 +448,12 @@ def _log_scalars(logdir: str, frame: pd.DataFrame) -> None:
     shutil.rmtree(directory, ignore_errors=True)  # a resumed run's earlier scalars
     writer = tf.summary.create_file_writer(directory)
     with writer.as_default():
-        for row in frame.itertuples(index=False):
-            for name in ("skill", "lstm_mae", "persistence_mae", "seasonal_mae", "coverage"):
-                value = getattr(row, name, float("nan"))
+        coverages = [c for c in frame.columns if c.startswith("coverage_")]
+        for row in frame.to_dict("records"):
+            for name in ("skill", "lstm_mae", "persistence_mae", "seasonal_mae", *coverages):
+                value = float(row[name])
                 if math.isfinite(value):
-                    tf.summary.scalar(f"backtest/{name}", value, step=row.fold)
+                    tf.summary.scalar(f"backtest/{name}", value, step=row["fold"])
     writer.close()
 
 

@@ -31,6 +31,7 @@ from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.backtest import backtest
+from keras_lstm_cell.forecast.backtest import fold_settings
 from keras_lstm_cell.forecast.backtest import plan_folds
 from keras_lstm_cell.forecast.backtest import read_backtest_rows
 from keras_lstm_cell.forecast.config import CLIP_OPTIONS
@@ -80,6 +81,15 @@ def _comma_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in _comma_list(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected levels in (0, 1) such as 0.8 or 0.8,0.95, not {text!r}"
+        ) from None
+
+
 def _add_train_arguments(
     train: argparse.ArgumentParser, defaults: ForecastConfig, exports: bool = True
 ) -> None:
@@ -94,6 +104,16 @@ def _add_train_arguments(
 def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument("--csv", help="CSV file (default: embedded seattle_weather.csv)")
     data.add_argument("--date-column", help="date column, case-insensitive (default: detected)")
+    data.add_argument(
+        "--date-format",
+        help="strftime format of the dates, e.g. %%d/%%m/%%Y (default: detected, day or month "
+        "first as the days above 12 or a regular calendar show)",
+    )
+    data.add_argument(
+        "--time-column",
+        help="column of times of day joined to the dates (default: a Time or Hour column "
+        "beside dates without times)",
+    )
     data.add_argument("--target", help="column to forecast (default: temp_max / close)")
     data.add_argument("--features", type=_comma_list, help="extra input columns, COL,COL")
     data.add_argument("--unit", help="unit of the target, for the plot (e.g. USD)")
@@ -101,6 +121,12 @@ def _add_data_arguments(data, defaults: ForecastConfig) -> None:
         "--duplicates", choices=DUPLICATE_POLICIES, help="repeated dates (default: error)"
     )
     data.add_argument("--missing", choices=MISSING_POLICIES, help="missing values (default: error)")
+    data.add_argument(
+        "--na-values",
+        type=_comma_list,
+        help="codes that mean a missing value, V,V, handled by --missing (e.g. "
+        "--na-values=-200,NA)",
+    )
     data.add_argument(
         "--gaps",
         choices=GAP_POLICIES,
@@ -173,9 +199,16 @@ def _add_training_arguments(fit, defaults: ForecastConfig) -> None:
     )
     fit.add_argument(
         "--interval",
+        type=_levels,
+        help="central prediction intervals around each forecast, e.g. 0.8,0.95 for 80%% "
+        "and 95%% (split conformal, from the residuals of a calibration part between "
+        "validation and test; default: none)",
+    )
+    fit.add_argument(
+        "--calibration-fraction",
         type=float,
-        help="central prediction interval around each forecast, e.g. 0.8 for 80%% "
-        "(split conformal, from the validation residuals; default: none)",
+        help=f"share of windows that calibrate --interval (default: "
+        f"{defaults.calibration_fraction})",
     )
     fit.add_argument("--seed", type=int, help=f"(default: {defaults.seed})")
     fit.add_argument("--device", choices=DEVICES, help=f"(default: {defaults.device})")
@@ -249,12 +282,13 @@ def build_parser(
     folds.add_argument(
         "--folds",
         type=int,
-        default=DEFAULT_FOLDS,
-        help=f"test parts, in the last --test-fraction of the windows (default: {DEFAULT_FOLDS})",
+        help=f"test parts, in the last --test-fraction of the windows (default: {DEFAULT_FOLDS}, "
+        "or the resumed backtest's)",
     )
     folds.add_argument(
         "--no-refit",
         action="store_true",
+        default=None,  # None: not given, so --resume keeps the backtest's own choice
         help="train once, on the data before the first test part, and forecast every fold",
     )
     _add_train_arguments(walk, defaults, exports=False)
@@ -281,9 +315,11 @@ def build_parser(
 
 _SETTINGS = (
     "csv", "date_column", "target", "features", "unit", "duplicates", "missing", "gaps",
+    "date_format", "time_column", "na_values",
     "max_gap", "freq", "sep", "decimal", "thousands", "window", "horizon", "transform", "units",
     "layers", "epochs", "batch_size", "learning_rate", "val_fraction", "test_fraction",
     "patience", "season", "seed", "device", "layer", "gate_monitor", "distribute", "interval",
+    "calibration_fraction",
 )  # fmt: skip
 
 
@@ -456,12 +492,12 @@ def _sigterm_interrupts():
 
 
 @contextlib.contextmanager
-def _disk_full_named(logdir: str, export_dir: str | None):
+def _disk_full_named(logdir: str, export_dir: str | None, command: str = TRAIN):
     """A disk that fills up ends the command with one line naming the file."""
     try:
         yield
     except (OSError, tf.errors.OpError) as e:
-        message = disk_full_message(e, logdir, export_dir)
+        message = disk_full_message(e, logdir, export_dir, command=command)
         if message is None:
             raise
         raise ValueError(message) from None
@@ -469,15 +505,19 @@ def _disk_full_named(logdir: str, export_dir: str | None):
 
 def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
     config, logdir, _, record = _plan_run(args, defaults, name_prefix, BACKTEST)
+    # `backtest --resume --logdir DIR`, as the messages say, goes on with its own folds.
+    before = (record.details.get("backtest") or {}) if record is not None else {}
+    if args.folds is None:
+        args.folds = before.get("folds", DEFAULT_FOLDS)
+    if args.no_refit is None:
+        args.no_refit = not before.get("refit", True)
     strategy = get_strategy(config.distribute)
     data = prepare_data(config)
     config = resolve_config(config, data)
     if args.resume:
         print(f"Resuming {logdir}")
     _describe_series(data)
-    planned = plan_folds(
-        len(data.y), args.folds, data.horizon, config.val_fraction, config.test_fraction
-    )
+    planned = plan_folds(len(data.y), args.folds, data.horizon, **fold_settings(config))
     print(
         f"Backtest: {len(planned)} folds of windows of {config.window} rows -> next "
         f"{config.horizon}, {'one model' if args.no_refit else 'a model per fold'}, "
@@ -490,12 +530,16 @@ def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
             f"{row['test_start']} .. {row['test_end']} ({row['forecasts']} forecasts): "
             f"MAE {row['lstm_mae']:.4g} vs persistence {row['persistence_mae']:.4g}, "
             f"skill {row['skill']:+.3f}"
-            + (f", interval coverage {row['coverage']:.1%}" if "coverage" in row else ""),
+            + "".join(
+                f", {key[len('coverage_') :]}% interval coverage {value:.1%}"
+                for key, value in row.items()
+                if key.startswith("coverage_")
+            ),
             flush=True,
         )
 
     try:
-        with _sigterm_interrupts(), _disk_full_named(logdir, None):
+        with _sigterm_interrupts(), _disk_full_named(logdir, None, BACKTEST):
             result = backtest(
                 config,
                 logdir=logdir,
@@ -532,11 +576,14 @@ _DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded")
 
 
-def disk_full_message(error: BaseException, logdir: str, export_dir: str | None) -> str | None:
+def disk_full_message(
+    error: BaseException, logdir: str, export_dir: str | None, *, command: str = TRAIN
+) -> str | None:
     """The one-line message for a disk that filled up during a run, else `None`.
 
     It names the file being written (from the error, or the directory it was
-    in) and how to go on once there is room again.
+    in) and how to go on once there is room again: `command` (`"train"` or
+    `"backtest"`) with `--resume`.
     """
     text = str(error)
     if getattr(error, "errno", None) not in _DISK_FULL_ERRNOS and not any(
@@ -555,7 +602,7 @@ def disk_full_message(error: BaseException, logdir: str, export_dir: str | None)
         path = f"the files of {logdir}" + (f" or {export_dir}" if export_dir else "")
     started = os.path.isfile(os.path.join(logdir, RUN_RECORD))
     then = (
-        f"continue with: {PROG} train --resume --logdir {logdir}"
+        f"continue with: {PROG} {command} --resume --logdir {logdir}"
         if started
         else "run the command again"
     )

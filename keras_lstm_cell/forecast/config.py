@@ -77,6 +77,57 @@ def check_number_format(decimal, thousands) -> tuple[str | None, str | None]:
     return decimal, thousands
 
 
+def check_date_format(date_format) -> str | None:
+    """A strftime format of the date column (`"%d/%m/%Y"`), or `None` to detect it."""
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        raise ValueError(
+            "Expected `date_format` to be a strftime format such as '%d/%m/%Y' or "
+            f"'%d.%m.%Y %H:%M'. Received: date_format={date_format!r}"
+        )
+    return date_format
+
+
+def check_na_values(na_values) -> tuple[str, ...]:
+    """Codes meaning "missing", as strings: from `"-200,NA"`, `("-200", "NA")` or `(-200,)`."""
+    if na_values is None:
+        return ()
+    if isinstance(na_values, str):
+        na_values = na_values.split(",")
+    elif is_number(na_values):
+        na_values = (na_values,)
+    codes = []
+    for code in na_values if isinstance(na_values, (list, tuple)) else [na_values]:
+        if is_number(code):
+            code = str(code)
+        if not isinstance(code, str) or not code.strip():
+            raise ValueError(
+                "Expected `na_values` to be codes that mean a missing value, such as "
+                f"('-200', 'NA'). Received: na_values={na_values!r}"
+            )
+        codes.append(code.strip())
+    return tuple(codes)
+
+
+def check_levels(levels) -> tuple[float, ...] | None:
+    """Interval levels as an ascending tuple of distinct numbers in (0, 1), or `None`.
+
+    A single number is one level; a run recorded before several levels were
+    possible holds one number.
+    """
+    if levels is None:
+        return None
+    many = isinstance(levels, (list, tuple))
+    values = tuple(levels) if many else (levels,)
+    if not values or not all(is_number(v) and 0.0 < v < 1.0 for v in values):
+        raise ValueError(
+            "Expected `interval` to be a level in (0, 1), such as 0.8, or several, such "
+            f"as (0.8, 0.95), or None. Received: interval={levels!r}"
+        )
+    if len(set(values)) < len(values):
+        raise ValueError(f"Expected distinct interval levels. Received: interval={levels!r}")
+    return tuple(sorted(float(v) for v in values))
+
+
 @dataclasses.dataclass(frozen=True)
 class ForecastConfig:
     """Settings of one training run; `to_dict()` is what the run records.
@@ -108,6 +159,16 @@ class ForecastConfig:
         decimal: Decimal mark of its numbers, `"."` or `","`; `None` to detect.
         thousands: Thousands separator of its numbers (`","`, `"."`, `" "`
             or `"'"`); `None` to detect.
+        date_format: Strftime format of the date column (e.g.
+            `"%d/%m/%Y"`); `None` to detect it, taking day or month first
+            from the days above 12 or, failing that, from the reading that
+            follows a regular calendar.
+        time_column: Column of times of day (18:00:00, 18:00, 18.00.00 or
+            a bare hour) joined to the dates; `None` to join a column named
+            time or hour beside a date column without times.
+        na_values: Codes that mean a missing value (e.g. `("-200", "NA")`);
+            a numeric code also matches numerically equal values. Such
+            values are handled by `missing`.
         window: Past rows per input window.
         horizon: Future rows forecast from each window.
         transform: `"diff"` (default), `"log_return"` or `"level"`, see
@@ -138,9 +199,13 @@ class ForecastConfig:
         gate_monitor: Log the LSTM gates of a validation probe batch to
             TensorBoard each epoch (`GateMonitor`, under `logdir/gates`).
         unit: Unit of the target (e.g. `"USD"`), shown in the plot's labels.
-        interval: Nominal coverage of a central prediction interval around
-            each forecast (e.g. 0.8), split-conformal from the validation
-            residuals (`metrics.conformal_offsets`); `None` for none.
+        interval: Nominal coverages of central prediction intervals around
+            each forecast, e.g. `(0.8, 0.95)` (a single number is one level),
+            split-conformal from the residuals of a calibration part of their
+            own (`metrics.conformal_offsets`); `None` for none.
+        calibration_fraction: Share of windows, between validation and test,
+            whose residuals calibrate the intervals; used only with
+            `interval` (training then gets that much less).
     """
 
     csv: str | None = None
@@ -155,6 +220,9 @@ class ForecastConfig:
     sep: str | None = None  # detected: ",", ";", "\t" or "|"
     decimal: str | None = None  # detected: "." or "," (spreadsheets in Europe)
     thousands: str | None = None  # detected: "8,077.20" on price sites
+    date_format: str | None = None  # detected: "%Y-%m-%d", "%d/%m/%Y", ...
+    time_column: str | None = None  # detected: a "Time" or "Hour" column beside the date
+    na_values: tuple[str, ...] = ()  # e.g. ("-200",): the UCI air quality file's code
     window: int = 7  # a week of daily values, as in the tutorial
     horizon: int = 1  # next day
     transform: str = "diff"  # level-free: survives prices leaving the training range
@@ -177,10 +245,13 @@ class ForecastConfig:
     gate_monitor: bool = False
     distribute: str = "none"  # or "mirrored" (local GPUs), "multiworker" (TF_CONFIG)
     unit: str | None = None  # of the target, for plots; None: known for the embedded data
-    interval: float | None = None  # e.g. 0.8: an 80% prediction interval around each forecast
+    interval: tuple[float, ...] | None = None  # e.g. (0.8, 0.95): 80% and 95% intervals
+    # Residuals that played no part in fitting or choosing the model.
+    calibration_fraction: float = 0.1
 
     def __post_init__(self):
         object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "na_values", check_na_values(self.na_values))
         object.__setattr__(self, "cell_kwargs", dict(self.cell_kwargs or {}))
         for name in (
             "window",
@@ -196,6 +267,7 @@ class ForecastConfig:
             check_positive_int("season", self.season)
         object.__setattr__(self, "sep", check_separator(self.sep))
         check_number_format(self.decimal, self.thousands)
+        check_date_format(self.date_format)
         check_non_negative_int("patience", self.patience)
         check_bool("gate_monitor", self.gate_monitor)
         if not is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
@@ -233,17 +305,24 @@ class ForecastConfig:
         }
         for name, allowed in choices.items():
             check_choice(name, getattr(self, name), allowed)
-        for name in ("csv", "date_column", "target", "unit", "freq"):
+        for name in ("csv", "date_column", "target", "unit", "freq", "time_column"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise ValueError(
                     f"Expected `{name}` to be a string or None. Received: {name}={value!r}"
                 )
-        if self.interval is not None and (
-            not is_number(self.interval) or not 0.0 < self.interval < 1.0
-        ):
+        object.__setattr__(self, "interval", check_levels(self.interval))
+        value = self.calibration_fraction
+        if not is_number(value) or not 0.0 < value < 1.0:
             raise ValueError(
-                f"Expected `interval` to be in (0, 1) or None. Received: interval={self.interval!r}"
+                f"Expected `calibration_fraction` to be in (0, 1). Received: "
+                f"calibration_fraction={value!r}"
+            )
+        if self.interval is not None and self.val_fraction + self.test_fraction + value >= 1.0:
+            raise ValueError(
+                "Expected val_fraction + calibration_fraction + test_fraction < 1 to leave "
+                f"training data with `interval`. Received: val_fraction={self.val_fraction}, "
+                f"calibration_fraction={value}, test_fraction={self.test_fraction}"
             )
         if self.transform != "level" and self.window < 2:
             raise ValueError(
@@ -265,6 +344,9 @@ class ForecastConfig:
     def to_dict(self) -> dict:
         config = dataclasses.asdict(self)
         config["features"] = list(self.features)
+        config["na_values"] = list(self.na_values)
+        if self.interval is not None:
+            config["interval"] = list(self.interval)
         return config
 
     @classmethod

@@ -1,4 +1,14 @@
-"""The data of a run: windows of a series, split in time, scaled on training only."""
+"""The data of a run: windows of a series, split in time, scaled on training only.
+
+No window holds a value computed from its own targets or from anything after
+them. A row filled in to close a gap (`TimeSeries.filled`) is interpolated
+from both its neighbours, the next observed value included: a window whose
+last input rows were filled that way would hold part of its own target. So
+the inputs of every window, and the baselines built from them, see a filled
+row as the last observed row before it (`model_inputs`: filled from the past
+only); the interpolated value serves only as a training target, and a window
+whose targets include a filled row is never scored.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +31,74 @@ from keras_lstm_cell.forecast.windows import window_count
 from keras_lstm_cell.forecast.windows import window_dataset
 
 SCORED = "all"  # the one part of `ForecastData.for_scoring`
+CALIBRATION = "cal"  # the part whose residuals calibrate prediction intervals
+
+
+def model_inputs(series: TimeSeries) -> np.ndarray:
+    """`series.values` with each filled-in row replaced by the last observed
+    row before it: the inputs a window sees, computed from the past only.
+
+    Float64 `(time, columns)`. The first row of a series is always observed
+    (gaps are filled between observed rows).
+    """
+    values = series.values
+    filled = series.filled_mask
+    if not filled.any():
+        return values
+    rows = np.arange(len(values))
+    last_observed = np.maximum.accumulate(np.where(filled, 0, rows))  # (time,)
+    return values[last_observed]
+
+
+def split_settings(config: ForecastConfig) -> dict:
+    """`ForecastData.from_series`'s arguments from `config`: how the windows
+    are cut and split (with a calibration part when it asks for intervals)."""
+    return dict(
+        window=config.window,
+        horizon=config.horizon,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        transform=config.transform,
+        season=config.season,
+        calibration_fraction=None if config.interval is None else config.calibration_fraction,
+    )
+
+
+def split_parts(
+    count: int,
+    val_fraction: float,
+    test_fraction: float,
+    calibration_fraction: float | None = None,
+    horizon: int = 1,
+) -> dict:
+    """`{"train", "val", ["cal",] "test"}` → slice of `count` windows, in time order.
+
+    Without `calibration_fraction`, `windows.split_slices`. With it, a
+    calibration part of `round(calibration_fraction * count)` windows (at
+    least one) lies between validation and test, and the `horizon - 1`
+    windows before it are left out, so that no calibration target was a
+    validation target: its residuals played no part in fitting the model or
+    in choosing its epoch.
+    """
+    train, val, test = split_slices(count, val_fraction, test_fraction)
+    if calibration_fraction is None:
+        return {"train": train, "val": val, "test": test}
+    n_val, n_test = val.stop - val.start, test.stop - test.start
+    n_cal = max(1, round(calibration_fraction * count))
+    gap = horizon - 1
+    n_train = count - n_val - gap - n_cal - n_test
+    if n_train < 1:
+        raise ValueError(
+            f"Expected at least {count - n_train + 1} windows for a training, validation, "
+            f"calibration and test part (calibration_fraction={calibration_fraction}). "
+            f"Received: {count} windows"
+        )
+    return {
+        "train": slice(0, n_train),
+        "val": slice(n_train, n_train + n_val),
+        CALIBRATION: slice(n_train + n_val + gap, count - n_test),
+        "test": slice(count - n_test, count),
+    }
 
 
 def load_series(config: ForecastConfig) -> TimeSeries:
@@ -37,6 +115,9 @@ def load_series(config: ForecastConfig) -> TimeSeries:
         sep=config.sep,
         decimal=config.decimal,
         thousands=config.thousands,
+        date_format=config.date_format,
+        time_column=config.time_column,
+        na_values=config.na_values,
     )
     if config.csv is None:
         return TimeSeries.default(**kwargs)
@@ -46,15 +127,7 @@ def load_series(config: ForecastConfig) -> TimeSeries:
 def prepare_data(config: ForecastConfig, series: TimeSeries | None = None) -> ForecastData:
     """Reads (unless given) and windows the series as `config` says."""
     series = load_series(config) if series is None else series
-    return ForecastData.from_series(
-        series,
-        window=config.window,
-        horizon=config.horizon,
-        val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction,
-        transform=config.transform,
-        season=config.season,
-    )
+    return ForecastData.from_series(series, **split_settings(config))
 
 
 def resolve_config(config: ForecastConfig, data: ForecastData) -> ForecastConfig:
@@ -62,16 +135,22 @@ def resolve_config(config: ForecastConfig, data: ForecastData) -> ForecastConfig
     return config.replace(freq=data.series.freq, season=data.season)
 
 
-def required_rows(window: int, horizon: int, val_fraction: float, test_fraction: float) -> int:
-    """Fewest rows that give at least one train, validation and test window."""
+def required_rows(
+    window: int,
+    horizon: int,
+    val_fraction: float,
+    test_fraction: float,
+    calibration_fraction: float | None = None,
+) -> int:
+    """Fewest rows that give at least one window to each part."""
     rows = window + horizon + 2
     while True:
         count = window_count(rows, window, horizon)
-        n_val = max(1, round(val_fraction * count))
-        n_test = max(1, round(test_fraction * count))
-        if count - n_val - n_test >= 1:
+        try:
+            split_parts(count, val_fraction, test_fraction, calibration_fraction, horizon)
             return rows
-        rows += 1
+        except ValueError:
+            rows += 1
 
 
 # Holds arrays: compared by identity, not field by field.
@@ -87,7 +166,12 @@ class ForecastData:
     7 for daily data, 5 for business days, 12 for monthly, ...). A window
     whose targets include a date that was filled in (`TimeSeries.filled`)
     trains the model but is not scored: errors are measured on observed
-    values only.
+    values only. Its inputs hold filled rows as the last observed value
+    before them (`model_inputs`): no window sees its own targets.
+
+    With a calibration part (`calibration_fraction`, for prediction
+    intervals) the parts are training, validation, calibration and test
+    (`split_parts`).
 
     Args:
         series: The cleaned `TimeSeries`.
@@ -96,8 +180,8 @@ class ForecastData:
         x: Raw windows `(N, window, F)`, float64.
         y: Raw targets `(N, horizon)`, float64.
         target_dates: Dates of the targets `(N, horizon)`, datetime64.
-        slices: `{"train", "val", "test"}` → slice of the window axis (or
-            `{"all"}`, see `for_scoring`).
+        slices: `{"train", "val", ["cal",] "test"}` → slice of the window
+            axis (or `{"all"}`, see `for_scoring`).
         scaler: `WindowScaler` fitted on the training windows.
         mase_scale: In-sample MAE of seasonal naive (period `season`) on the
             training rows.
@@ -131,16 +215,19 @@ class ForecastData:
         transform: str = "diff",
         season: int | None = None,
         scaler: WindowScaler | None = None,
+        calibration_fraction: float | None = None,
     ) -> ForecastData:
         """Windows, splits and fits the scaler (unless `scaler` is given).
 
-        `season` `None` is the series frequency's default season.
+        `season` `None` is the series frequency's default season;
+        `calibration_fraction` adds a calibration part (`split_parts`).
         """
-        minimum = required_rows(window, horizon, val_fraction, test_fraction)
+        minimum = required_rows(window, horizon, val_fraction, test_fraction, calibration_fraction)
         if len(series) < minimum:
+            calibration = "" if calibration_fraction is None else " calibration,"
             raise ValueError(
                 f"Expected at least {minimum} rows in {series.source} for "
-                f"window={window}, horizon={horizon} and a train, validation "
+                f"window={window}, horizon={horizon} and a train, validation,{calibration} "
                 f"and test part (test_fraction={test_fraction}). "
                 f"Received: {len(series)} rows"
             )
@@ -155,7 +242,10 @@ class ForecastData:
                 )
         season = _season(series, season)
         arrays = _windows(series, window, horizon, season)
-        train, val, test = split_slices(len(arrays["y"]), val_fraction, test_fraction)
+        slices = split_parts(
+            len(arrays["y"]), val_fraction, test_fraction, calibration_fraction, horizon
+        )
+        train = slices["train"]
         if scaler is None:
             target_index = series.columns.index(series.target)
             x, y = arrays["x"][train], arrays["y"][train]
@@ -172,7 +262,7 @@ class ForecastData:
             series=series,
             window=window,
             horizon=horizon,
-            slices={"train": train, "val": val, "test": test},
+            slices=slices,
             scaler=scaler,
             mase_scale=metrics.naive_scale(train_rows, season),
             season=season,
@@ -232,7 +322,7 @@ class ForecastData:
         """`scaled(part)` as a `tf.data` pipeline of batches, cut from the series on demand."""
         part_slice = self.slices[part]
         raw = window_dataset(
-            self.series.values,
+            model_inputs(self.series),
             self.series.target_values,
             self.window,
             self.horizon,
@@ -302,16 +392,20 @@ def _season(series: TimeSeries, season: int | None) -> int:
 
 
 def _windows(series: TimeSeries, window: int, horizon: int, season: int) -> dict:
-    """The per-window arrays of `ForecastData`: `make_windows` of the series, the
-    targets' dates, whether they were observed, and the seasonal-naive forecasts."""
-    x, y = make_windows(series.values, series.target_values, window, horizon)
+    """The per-window arrays of `ForecastData`: `make_windows` of the series
+    (inputs filled from the past only), the targets' dates, whether they were
+    observed, and the seasonal-naive forecasts (from the same past-only values)."""
+    inputs = model_inputs(series)  # (time, columns)
+    x, y = make_windows(inputs, series.target_values, window, horizon)
     positions = np.arange(len(y))[:, None] + window + np.arange(horizon)  # (N, horizon)
     return {
         "x": x,
         "y": y,
         "target_dates": series.dates.to_numpy()[positions],
         "observed": ~series.filled_mask[positions].any(axis=1),  # (N,)
-        "seasonal": baselines.seasonal_naive(series.target_values, window, horizon, season),
+        "seasonal": baselines.seasonal_naive(
+            inputs[:, series.columns.index(series.target)], window, horizon, season
+        ),
     }
 
 

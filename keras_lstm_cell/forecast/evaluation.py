@@ -11,8 +11,12 @@ from keras_lstm_cell.forecast import metrics as forecast_metrics
 
 MODEL_NAME = "lstm"  # the model's row in every table and record
 METRICS = ("mae", "rmse", "mape", "smape", "mase", "skill")
-# Scores of the model's prediction interval, when it has one.
-INTERVAL_METRICS = ("coverage", "mean_width", "pinball")
+# Scores of each of the model's prediction intervals, when it has them, as
+# `coverage_80`, `mean_width_80`, ... for the 80% interval (`interval_keys`).
+INTERVAL_METRICS = ("coverage", "mean_width", "pinball", "msis")
+# Their headers in tables, before the level: "cover80%", "width80", ...
+_INTERVAL_HEADERS = {"coverage": "cover{}%", "mean_width": "width{}", "pinball": "pinball{}",
+                     "msis": "MSIS{}"}  # fmt: skip
 REFERENCE = "persistence"
 MARGINAL_SKILL = 0.01  # below this, "beats persistence" is worth a caveat
 
@@ -26,16 +30,19 @@ class ForecastEvaluation:
     data's original units (MAPE and sMAPE in percent, MASE and skill
     unitless).
 
-    With a prediction interval (`interval_level`), the model's row also
-    holds its `coverage` (the share of truths inside it), `mean_width` and
-    `pinball` (the mean pinball loss of its two bounds as the quantiles
-    `(1 - level) / 2` and `(1 + level) / 2`).
+    With prediction intervals (`interval_levels`), the model's row also
+    holds, for each level (e.g. `_80` for 0.8), its `coverage` (the share of
+    truths inside the interval), `mean_width`, `pinball` (the mean pinball
+    loss of its two bounds as the quantiles `(1 - level) / 2` and
+    `(1 + level) / 2`) and `msis` (M4's mean scaled interval score, scaled
+    like MASE).
 
     Args:
         scores: `{forecast name: {metric: value}}`, the model first.
         count: Number of forecast values scored (windows × horizon).
         model: Name of the model's row.
-        interval_level: Nominal coverage of the model's interval, or `None`.
+        interval_levels: Nominal coverages of the model's intervals, ascending,
+            or `()`.
 
     Example:
 
@@ -51,7 +58,7 @@ class ForecastEvaluation:
     scores: dict
     count: int
     model: str = MODEL_NAME
-    interval_level: float | None = None
+    interval_levels: tuple = ()
 
     @classmethod
     def compute(
@@ -60,13 +67,13 @@ class ForecastEvaluation:
         forecasts: dict,
         mase_scale: float,
         model: str = MODEL_NAME,
-        interval: tuple | None = None,
+        intervals: dict | None = None,
     ) -> ForecastEvaluation:
         """Scores each array of `forecasts` (same shape as `y_true`).
 
         A forecast with NaN entries (a seasonal-naive forecast that reaches
         before the series) is scored on its finite entries only.
-        `interval`: `(lower, upper, level)` of the model's forecasts, if any.
+        `intervals`: `{level: (lower, upper)}` of the model's forecasts, if any.
         """
         if REFERENCE not in forecasts or model not in forecasts:
             raise ValueError(
@@ -92,16 +99,19 @@ class ForecastEvaluation:
         reference_mae = scores[REFERENCE]["mae"]
         for row in scores.values():
             row["skill"] = forecast_metrics.skill(row["mae"], reference_mae)
-        level = None
-        if interval is not None:
-            lower, upper, level = interval
-            scores[model].update(
-                coverage=forecast_metrics.coverage(y_true, lower, upper),
-                mean_width=forecast_metrics.mean_width(lower, upper),
-                pinball=forecast_metrics.interval_pinball(y_true, lower, upper, level),
-            )
+        levels = tuple(sorted(intervals or {}))
+        for level in levels:
+            lower, upper = intervals[level]
+            values = {
+                "coverage": forecast_metrics.coverage(y_true, lower, upper),
+                "mean_width": forecast_metrics.mean_width(lower, upper),
+                "pinball": forecast_metrics.interval_pinball(y_true, lower, upper, level),
+                "msis": forecast_metrics.msis(y_true, lower, upper, level, mase_scale),
+            }
+            keys = interval_keys(level)
+            scores[model].update({keys[m]: values[m] for m in INTERVAL_METRICS})
         ordered = {model: scores.pop(model), **scores}
-        return cls(scores=ordered, count=int(y_true.size), model=model, interval_level=level)
+        return cls(scores=ordered, count=int(y_true.size), model=model, interval_levels=levels)
 
     @property
     def skill(self) -> float:
@@ -158,9 +168,10 @@ class ForecastEvaluation:
         """Plain-text table, one row per forecast."""
         headers = ("forecast", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "skill")
         metrics = METRICS
-        if self.interval_level is not None:
-            headers += (f"cover{self.interval_level:.0%}", "width", "pinball")
-            metrics += INTERVAL_METRICS
+        for level in self.interval_levels:
+            label = forecast_metrics.level_label(level)
+            headers += tuple(_INTERVAL_HEADERS[m].format(label) for m in INTERVAL_METRICS)
+            metrics += tuple(interval_keys(level).values())
         rows = [
             (name, *(_format(row.get(metric)) for metric in metrics))
             for name, row in self.scores.items()
@@ -176,7 +187,7 @@ class ForecastEvaluation:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        interval = {} if self.interval_level is None else {"interval_level": self.interval_level}
+        interval = {"interval_levels": list(self.interval_levels)} if self.interval_levels else {}
         return {
             "count": self.count,
             "model": self.model,
@@ -189,6 +200,31 @@ class ForecastEvaluation:
         }
 
 
+def interval_keys(level: float) -> dict:
+    """`{"coverage": "coverage_80", ...}`: the score names of the `level` interval."""
+    label = forecast_metrics.level_label(level)
+    return {metric: f"{metric}_{label}" for metric in INTERVAL_METRICS}
+
+
+def split_bounds(predicted: np.ndarray, levels) -> tuple[np.ndarray, dict]:
+    """`(N, H)` forecasts and `{level: (lower, upper)}` from a forecaster's
+    `(N, H, 1 + 2K)` output (forecast, then each level's lower and upper bound)."""
+    predicted = np.asarray(predicted)
+    if predicted.ndim == 2:
+        return predicted, {}
+    levels = tuple(levels)
+    if predicted.shape[-1] != 1 + 2 * len(levels):
+        raise ValueError(
+            f"Expected forecasts with bounds for the levels {list(levels)}, shape "
+            f"(N, H, {1 + 2 * len(levels)}). Received: shape {predicted.shape}"
+        )
+    bounds = {
+        level: (predicted[..., 1 + 2 * k], predicted[..., 2 + 2 * k])
+        for k, level in enumerate(levels)
+    }
+    return predicted[..., 0], bounds
+
+
 def _format(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "n/a"
@@ -199,17 +235,19 @@ def _json_float(value):
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def evaluate_part(predict, data, part: str, interval_level=None) -> ForecastEvaluation:
+def evaluate_part(predict, data, part: str, interval_levels=()) -> ForecastEvaluation:
     """Scores a model and the baselines on the observed targets of one part.
 
     Args:
         predict: `callable(x) -> forecasts`: raw windows `(N, window, F)`,
             float32, to forecasts `(N, horizon)` in original units (a
             `Forecaster`'s `predict`, or an export's `serve`), or to
-            `(N, horizon, 3)`: forecast, lower and upper bound.
+            `(N, horizon, 1 + 2K)`: the forecast, then the lower and upper
+            bound of each of the K intervals.
         data: The `ForecastData`.
-        part: `"train"`, `"val"`, `"test"`, or `"all"` for `for_scoring` data.
-        interval_level: The nominal coverage of the bounds, with `(N, horizon, 3)`.
+        part: `"train"`, `"val"`, `"cal"`, `"test"`, or `"all"` for
+            `for_scoring` data.
+        interval_levels: The nominal coverages of the K intervals, ascending.
     """
     x, y = data.raw(part, observed_only=True)
     if len(y) == 0:
@@ -217,14 +255,10 @@ def evaluate_part(predict, data, part: str, interval_level=None) -> ForecastEval
             f"Expected observed targets to score in the {part} part of "
             f"{data.series.source}. Received: only filled-in dates"
         )
-    predicted = np.asarray(predict(x))
-    interval = None
-    if predicted.ndim == 3:  # (N, horizon, 3): forecast, lower, upper
-        interval = (predicted[..., 1], predicted[..., 2], interval_level)
-        predicted = predicted[..., 0]
+    predicted, intervals = split_bounds(predict(x), interval_levels or ())
     forecasts = {
         MODEL_NAME: predicted,
         REFERENCE: data.persistence(part, observed_only=True),
         f"seasonal_naive_{data.season}": data.seasonal_naive(part, observed_only=True),
     }
-    return ForecastEvaluation.compute(y, forecasts, data.mase_scale, interval=interval)
+    return ForecastEvaluation.compute(y, forecasts, data.mase_scale, intervals=intervals)

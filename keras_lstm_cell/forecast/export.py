@@ -23,7 +23,10 @@ recorded SHA-256 (see `serving`).
 
 Format versions: 1, the first; 2 adds the training data's fingerprint
 (`training_data`) and the run id; 3 adds the LiteRT and ONNX files
-(`runtimes`).
+(`runtimes`); 4 gives a forecaster several intervals (`interval.levels`),
+its output `(batch, horizon, 1 + 2K)`, where 3 had one, `(batch, horizon, 3)`,
+and records training data given in memory (`training_data.in_memory`, a null
+`training_data.path`: no file to read it again from).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import TRANSFORMS
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import ForecastData
+from keras_lstm_cell.forecast.data import model_inputs
 from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import make_temporary_directory
@@ -56,16 +60,18 @@ from keras_lstm_cell.forecast.files import remove_stale_temporaries
 from keras_lstm_cell.forecast.files import replace_directory
 from keras_lstm_cell.forecast.files import write_json_atomic
 from keras_lstm_cell.forecast.model import PREDICT_BATCH
+from keras_lstm_cell.forecast.model import bound_names
 from keras_lstm_cell.forecast.record import RunRecord
 from keras_lstm_cell.forecast.runtimes import LITERT
 from keras_lstm_cell.forecast.runtimes import ONNX
 from keras_lstm_cell.forecast.runtimes import TENSORFLOW
+from keras_lstm_cell.forecast.runtimes import native_notes_dropped
 from keras_lstm_cell.forecast.runtimes import open_model
 from keras_lstm_cell.forecast.runtimes import runtime_name
 from keras_lstm_cell.forecast.runtimes import serve
 
 FORMAT = "keras-lstm-cell forecast"
-FORMAT_VERSION = 3  # the versions are listed in the module's docstring
+FORMAT_VERSION = 4  # the versions are listed in the module's docstring
 METADATA_FILE = "forecast.json"
 ENDPOINT = "serve"
 # The files beside the SavedModel, one a runtime: {runtime: file name}.
@@ -89,9 +95,10 @@ def forecast_metadata(record: RunRecord, data: ForecastData, forecaster: keras.M
     """forecast.json content: the run record plus what serving needs."""
     series = data.series
     last_dates = series.dates[-data.window :]
-    last_values = series.values[-data.window :]
-    example = np.asarray(forecaster(last_values[None].astype("float32")))[0]  # (H,) or (H, 3)
-    bounds = ", 3): forecast, lower and upper bound of" if example.ndim == 2 else "): "
+    last_values = model_inputs(series)[-data.window :]  # as the windows saw them
+    example = np.asarray(forecaster(last_values[None].astype("float32")))[0]  # (H,) or (H, 1+2K)
+    levels = record.details.get("interval", {}).get("levels", ())
+    bounds = f", {example.shape[1]}): {', '.join(bound_names(levels))} of" if levels else "): "
     # The run's own bookkeeping stays in run.json.
     run_only = ("format", "format_version", "working_directory", "replaces_export", "command")
     return {
@@ -262,7 +269,11 @@ def _write_runtime_files(forecaster, directory: str, runtimes, windows) -> dict:
     written = {}
     for runtime in runtimes:
         name = RUNTIME_FILES[runtime]
-        write_runtime_file(forecaster, os.path.join(directory, name), runtime, windows.shape[1:])
+        # The converters and the LiteRT interpreter write notes to stderr.
+        with native_notes_dropped():
+            write_runtime_file(
+                forecaster, os.path.join(directory, name), runtime, windows.shape[1:]
+            )
         with open(os.path.join(directory, name), "rb") as f:
             content = f.read()
         diff = float(np.abs(serve(open_model(runtime, content), windows) - expected).max())
@@ -450,12 +461,26 @@ _ENTRIES = (
     _Entry("data.parts.test.first_target_date", _text, "a date"),
     _Entry("data.parts.test.last_target_date", _text, "a date"),
     _Entry("training_data", _object, "an object", since=2),
-    _Entry("training_data.path", _text, "a string", since=2),
+    _Entry(
+        "training_data.path",
+        lambda v: _text(v) or v is None,
+        "a string, or null for data given in memory",
+        since=2,
+    ),
     _Entry("training_data.sha256", _text, "a string", since=2),
     _Entry("training_data.embedded", lambda v: isinstance(v, bool), "true or false", since=2),
+    _Entry(
+        "training_data.in_memory", lambda v: isinstance(v, bool), "true or false", since=_OPTIONAL
+    ),
     _Entry("freq", _frequency, "a pandas frequency alias such as 'D', 'B' or 'MS'", since=3),
     _Entry("interval", _object, "an object", since=_OPTIONAL),
     _Entry("interval.level", lambda v: is_number(v) and 0 < v < 1, "a number in (0, 1)", since=3),
+    _Entry(
+        "interval.levels",
+        lambda v: isinstance(v, list) and bool(v) and all(is_number(x) and 0 < x < 1 for x in v),
+        "a list of numbers in (0, 1)",
+        since=4,
+    ),
     _Entry("runtimes", _object, "an object", since=3),
     *(entry for runtime in RUNTIME_FILES for entry in _runtime_entries(runtime)),
 )

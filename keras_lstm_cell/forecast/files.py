@@ -9,6 +9,10 @@ only what it wrote itself, as `git` refuses to overwrite untracked files:
   writes there; anything else is refused, whatever the flags;
 - a finished file or directory is written beside its place and moved in with
   one rename, so a crash leaves the old one or the new one, never a mix;
+- what is written is on the disk before it counts as done: each file is
+  flushed (`fsync`) before its rename and the folder it was renamed in
+  after, so a power cut cannot leave a record that names a file the disk
+  never received;
 - temporary directories carry the writing process's id in their name, so a
   later run can tell those of a crashed run from those of a running one and
   remove them;
@@ -97,8 +101,56 @@ def _umask() -> int:
     return mask
 
 
+def sync_file(path) -> None:
+    """Flushes the file at `path` from the operating system's cache to the disk."""
+    # Windows flushes only a file opened for writing; elsewhere reading will do.
+    handle = os.open(os.fspath(path), os.O_RDWR | os.O_BINARY if os.name == "nt" else os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def sync_directory(path) -> None:
+    """Flushes directory `path`'s entries to the disk: a rename into it is then durable.
+
+    Where a directory cannot be opened (Windows, which has no `O_DIRECTORY`
+    and makes a rename durable by itself) or its file system cannot flush
+    one, nothing is done.
+    """
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    handle = os.open(os.fspath(path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    except OSError as e:
+        # Some network and FUSE file systems refuse fsync on a directory.
+        if e.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(handle)
+
+
+def sync_tree(path) -> None:
+    """Flushes every file and directory under `path`, and `path` itself, to the disk.
+
+    Each directory comes after its entries, so that once it is flushed all
+    it names is there. Symbolic links are not followed.
+    """
+    path = os.fspath(path)
+    for directory, _, names in os.walk(path, topdown=False):
+        for name in names:
+            entry = os.path.join(directory, name)
+            if not os.path.islink(entry):
+                sync_file(entry)
+        sync_directory(directory)
+
+
 def write_bytes_atomic(path, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path`, then moves it into place."""
+    """Writes `data` to a temporary file beside `path`, then moves it into place.
+
+    The file is on the disk before the rename, and the rename once this returns.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
@@ -106,9 +158,13 @@ def write_bytes_atomic(path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as f:
             f.write(data)
+            f.flush()
+            # Before the rename: otherwise a power cut can leave `path` empty.
+            os.fsync(f.fileno())
         # mkstemp makes the file private (0600); give it the usual permissions.
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
+        sync_directory(directory)
     except BaseException as e:
         if os.path.exists(temporary):
             os.remove(temporary)
@@ -189,9 +245,13 @@ def replace_directory(source, destination) -> None:
     The old `destination`, if any, is moved aside first and deleted only once
     the new one is in place, so a failure leaves the old one intact. Check
     that the old one may be replaced (`check_owned_directory`) before.
+    Everything in `source` is flushed to the disk before the rename, and the
+    rename after it.
     """
     source = os.fspath(source)
     destination = os.fspath(destination)
+    # Files written by others (TensorFlow's SavedModel, the converters) too.
+    sync_tree(source)
     old = None
     if os.path.lexists(destination):
         old = _temporary_name(destination, "old")
@@ -203,6 +263,7 @@ def replace_directory(source, destination) -> None:
         if old is not None:
             os.replace(old, destination)
         raise
+    sync_directory(os.path.dirname(os.path.abspath(destination)))
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

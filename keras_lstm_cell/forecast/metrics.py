@@ -178,3 +178,31 @@ def interval_pinball(y_true, lower, upper, level: float) -> float:
     the `(1 - level) / 2` and `(1 + level) / 2` quantiles."""
     level = _check_level(level)
     return 0.5 * (pinball(y_true, lower, (1 - level) / 2) + pinball(y_true, upper, (1 + level) / 2))
+
+
+def msis(y_true, lower, upper, level: float, scale: float) -> float:
+    """Mean scaled interval score of a central `level` interval (M4 competition).
+
+    With `a = 1 - level`, each forecast scores its width plus `2 / a` times
+    the distance by which the truth falls outside, `(U - L) + 2/a (L - y)
+    1{y < L} + 2/a (y - U) 1{y > U}`; the mean is divided by `scale`, the
+    in-sample MAE of seasonal naive (`naive_scale`, the MASE denominator).
+    Lower is better: narrow intervals that still cover. Makridakis et al.,
+    "The M4 Competition: 100,000 time series and 61 forecasting methods",
+    IJF 36(1), 2020, eq. (3).
+    """
+    level = _check_level(level)
+    y_true, lower = _pair(y_true, lower)
+    _, upper = _pair(y_true, upper)
+    if not scale > 0:
+        return float("nan")
+    alpha = 1.0 - level
+    below = np.maximum(lower - y_true, 0.0)
+    above = np.maximum(y_true - upper, 0.0)
+    score = (upper - lower) + (2.0 / alpha) * (below + above)
+    return float(np.mean(score) / scale)
+
+
+def level_label(level: float) -> str:
+    """A level as the percentage names use it: 0.8 -> "80", 0.975 -> "97.5"."""
+    return f"{100 * _check_level(level):.10g}"

@@ -16,11 +16,20 @@ from keras_lstm_cell._checks import check_choice
 from keras_lstm_cell._checks import check_positive_int
 from keras_lstm_cell.forecast.config import LAYERS
 from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.metrics import level_label
 from keras_lstm_cell.forecast.scaler import WindowScaler
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 from keras_lstm_cell.simple_lstm_cell import SimpleLSTMCell
 
-BOUNDS = ("forecast", "lower", "upper")  # last axis of a Forecaster's output with an interval
+
+def bound_names(levels) -> tuple[str, ...]:
+    """The last axis of a `Forecaster`'s output with intervals at `levels`:
+    `("forecast", "lower_80", "upper_80", "lower_95", "upper_95")`."""
+    names = ["forecast"]
+    for level in levels:
+        label = level_label(level)
+        names += [f"lower_{label}", f"upper_{label}"]
+    return tuple(names)
 
 
 def _rnn(units: int, return_sequences: bool, cell_kwargs: dict, name: str) -> keras.layers.Layer:
@@ -175,17 +184,24 @@ class Forecaster(keras.Model):
     exactly as read from the CSV, and returns the next `horizon` target
     values. The network's weights are shared, not copied.
 
-    With `interval`, the offsets of a prediction interval per horizon step
-    (`metrics.conformal_offsets`), each forecast comes with its bounds:
-    the output is `(batch, horizon, 3)`, the forecast, the lower and the
-    upper bound on the last axis (`BOUNDS`).
+    With `interval`, the offsets of K prediction intervals per horizon step
+    (`metrics.conformal_offsets`), each forecast comes with their bounds:
+    the output is `(batch, horizon, 1 + 2K)`, the forecast, then each
+    interval's lower and upper bound on the last axis (`bound_names`). The
+    offsets are in units of each window's spread (`window_spread` with
+    `spread_floor`): a window that moves more gets a wider interval. With
+    `spread_floor=None` they are in the target's units.
 
     Args:
         network: Keras model mapping `(batch, window, features)` standardised
             windows to `(batch, horizon)` standardised targets.
         scaler: The `WindowScaler` fitted on the training windows.
-        interval: `(lower, upper)` offsets, each of length `horizon`, added
-            to the forecast in original units; `None` for point forecasts.
+        interval: A sequence of `(lower, upper)` offsets, one pair per
+            interval, each offset of length `horizon`, multiplied by the
+            window's spread and added to the forecast; `None` for point
+            forecasts.
+        spread_floor: The least spread of a window, in the target's units;
+            `None` to add the offsets as they are.
         **kwargs: Base `Model` arguments (`name`, ...).
 
     Call arguments:
@@ -200,18 +216,33 @@ class Forecaster(keras.Model):
     (3, 1)
     """
 
-    def __init__(self, network: keras.Model, scaler: WindowScaler, interval=None, **kwargs):
+    def __init__(
+        self,
+        network: keras.Model,
+        scaler: WindowScaler,
+        interval=None,
+        spread_floor: float | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.network = network
         self.scaler = scaler
-        self.interval = None if interval is None else tuple(tuple(map(float, o)) for o in interval)
+        self.interval = (
+            None
+            if interval is None
+            else tuple(tuple(tuple(map(float, o)) for o in pair) for pair in interval)
+        )
+        self.spread_floor = None if spread_floor is None else float(spread_floor)
 
     def call(self, windows):
         scaled = self.scaler.scale_inputs(windows)
         forecast = self.scaler.unscale_targets(self.network(scaled, training=False), windows)
         if self.interval is None:
             return forecast  # (B, H)
-        return with_bounds(forecast, self.interval)  # (B, H, 3)
+        spread = None
+        if self.spread_floor is not None:
+            spread = window_spread(windows, self.scaler.target_index, self.spread_floor)
+        return with_bounds(forecast, self.interval, spread)  # (B, H, 1 + 2K)
 
     def as_functional(self, window: int, features: int) -> keras.Model:
         """The same forecaster as a functional model, over the same weights.
@@ -226,7 +257,10 @@ class Forecaster(keras.Model):
         outputs = self.network(scaled, training=False)
         forecasts = _ScalerSide(self.scaler, "targets", name="unscale_targets")([outputs, windows])
         if self.interval is not None:
-            forecasts = _IntervalBounds(self.interval, name="interval_bounds")(forecasts)
+            bounds = _IntervalBounds(
+                self.interval, self.scaler.target_index, self.spread_floor, name="interval_bounds"
+            )
+            forecasts = bounds([forecasts, windows])
         return keras.Model(windows, forecasts, name=self.name)
 
 
@@ -246,17 +280,49 @@ class _ScalerSide(keras.layers.Layer):
 
 
 class _IntervalBounds(keras.layers.Layer):
-    # (B, H) forecasts -> (B, H, 3): the forecast, lower and upper bound, the
-    # interval's offsets `(lower, upper)`, each (H,), added to the forecast.
-    def __init__(self, offsets, **kwargs):
+    # [(B, H) forecasts, raw windows] -> (B, H, 1 + 2K): the forecast, then each
+    # interval's lower and upper bound: its offsets `(lower, upper)`, each (H,),
+    # times the window's spread, added.
+    def __init__(self, offsets, target_index: int, spread_floor, **kwargs):
         super().__init__(**kwargs)
         self.offsets = offsets
+        self.target_index = target_index
+        self.spread_floor = spread_floor
 
-    def call(self, forecast):
-        return with_bounds(forecast, self.offsets)
+    def call(self, inputs):
+        forecast, windows = inputs
+        spread = None
+        if self.spread_floor is not None:
+            spread = window_spread(windows, self.target_index, self.spread_floor)
+        return with_bounds(forecast, self.offsets, spread)
 
 
-def with_bounds(forecast, offsets):
-    """`(B, H)` forecasts -> `(B, H, 3)`: with `forecast + lower`, `forecast + upper`."""
-    lower, upper = (ops.convert_to_tensor(o, dtype=forecast.dtype) for o in offsets)
-    return ops.stack([forecast, forecast + lower, forecast + upper], axis=-1)
+def window_spread(windows, target_index: int, floor: float):
+    """`(B, W, F)` raw windows -> `(B, 1)`: the mean absolute change of the
+    target from one row to the next within each window, at least `floor`.
+
+    The unit of a window's interval offsets: conformal residuals divided by it
+    are comparable between quiet and busy windows (normalised split conformal,
+    Lei et al., JASA 2018, §5.2), so an interval widens where the data moves
+    more, as it does when the season or the market changes. A window of one
+    row has no change: its spread is `floor`.
+    """
+    target = windows[:, :, target_index]  # (B, W)
+    if windows.shape[1] is not None and windows.shape[1] < 2:
+        changes = ops.zeros_like(target[:, :1])
+    else:
+        changes = ops.mean(ops.abs(target[:, 1:] - target[:, :-1]), axis=1, keepdims=True)
+    return ops.maximum(changes, ops.cast(floor, changes.dtype))
+
+
+def with_bounds(forecast, offsets, spread=None):
+    """`(B, H)` forecasts -> `(B, H, 1 + 2K)`: with `forecast + lower * spread`
+    and `forecast + upper * spread` for each of the K `(lower, upper)` pairs of
+    `offsets`; `spread`, `(B, 1)`, is 1 when `None`."""
+    columns = [forecast]
+    for pair in offsets:
+        lower, upper = (ops.convert_to_tensor(o, dtype=forecast.dtype) for o in pair)
+        if spread is not None:
+            lower, upper = lower * spread, upper * spread  # (B, H)
+        columns += [forecast + lower, forecast + upper]
+    return ops.stack(columns, axis=-1)

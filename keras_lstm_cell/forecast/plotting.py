@@ -19,6 +19,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from keras_lstm_cell.forecast.evaluation import MODEL_NAME
+from keras_lstm_cell.forecast.evaluation import split_bounds
+from keras_lstm_cell.forecast.metrics import level_label
 
 ZOOM_STEPS = 28  # the last four weeks of a daily series
 ERROR_WINDOW = 7  # steps in the rolling mean of the absolute errors
@@ -59,8 +61,8 @@ def forecast_figure(
         ylabel: Label of the value axis: the target column and its unit.
         model: Legend name of the model.
         filled: `(N,)` bool, dates filled into gaps (shaded, not scored).
-        bounds: `(lower, upper)`, each `(N,)`, the model's prediction
-            interval (shaded), or `None`.
+        bounds: `{label: (lower, upper)}`, each bound `(N,)`: the model's
+            prediction intervals (shaded, the widest palest), or `None`.
     """
     dates = pd.DatetimeIndex(dates)
     truth, forecast, persistence = (
@@ -78,10 +80,10 @@ def forecast_figure(
                   label="persistence (last value)", marker=marker, ms=3)  # fmt: skip
         axes.plot(dates[part], forecast[part], color=_COLORS["model"], lw=1.2, label=model,
                   marker=marker, ms=3)  # fmt: skip
-        if bounds is not None:
-            lower, upper = (np.asarray(b, "float64")[part] for b in bounds)
-            axes.fill_between(dates[part], lower, upper, color=_COLORS["model"], alpha=0.2,
-                              lw=0, label=f"{model} interval")  # fmt: skip
+        for label, pair in (bounds or {}).items():
+            lower, upper = (np.asarray(b, "float64")[part] for b in pair)
+            axes.fill_between(dates[part], lower, upper, color=_COLORS["model"], alpha=0.15,
+                              lw=0, label=f"{model} {label} interval")  # fmt: skip
         _shade(axes, dates[part], filled[part])
         axes.set_ylabel(ylabel)
         axes.grid(alpha=0.3)
@@ -111,25 +113,30 @@ def _unit_of(ylabel: str) -> str:
     return ylabel[ylabel.rfind("(") :] if ylabel.endswith(")") else ""
 
 
-def forecast_png(data, part: str, forecast, *, unit: str | None = None) -> bytes:
+def forecast_png(data, part: str, forecast, *, unit: str | None = None, levels=()) -> bytes:
     """PNG of a part's one-step-ahead forecasts (the first of the horizon).
 
     Args:
         data: The run's `ForecastData`.
         part: `"test"`, say.
         forecast: The model's forecasts `(N, horizon)` of the part's windows,
-            or `(N, horizon, 3)` with the bounds of its interval (shaded).
+            or `(N, horizon, 1 + 2K)` with the bounds of its K intervals
+            (shaded) at `levels`.
         unit: The target's unit, for the value axis.
+        levels: The intervals' levels, ascending.
     """
     series = data.series
     windows = data.slices[part]
     x, y = data.raw(part)
-    forecast = np.asarray(forecast)
-    bounds = (forecast[:, 0, 1], forecast[:, 0, 2]) if forecast.ndim == 3 else None
+    point, intervals = split_bounds(np.asarray(forecast)[:, :1], levels)  # the first step
+    bounds = {
+        f"{level_label(level)}%": (lower[:, 0], upper[:, 0])
+        for level, (lower, upper) in intervals.items()
+    }
     figure = forecast_figure(
         data.target_dates[windows, 0],
         y[:, 0],
-        forecast[:, 0, 0] if forecast.ndim == 3 else forecast[:, 0],
+        point[:, 0],
         data.persistence(part)[:, 0],
         bounds=bounds,
         title=f"{series.target}: {part} part, one step ahead ({series.source})",

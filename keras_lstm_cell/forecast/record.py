@@ -17,6 +17,7 @@ Its `status` says how far the run got:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -73,6 +74,61 @@ def training_data_fingerprint(csv: str | None) -> dict:
     return {"path": path, "embedded": csv is None, "sha256": file_sha256(path)}
 
 
+def series_sha256(series) -> str:
+    """The SHA-256 of a `TimeSeries`' content: its column names, dates and values.
+
+    The values count as float64, so equal numbers give equal hashes whatever
+    their type in memory (a NaN is any NaN, -0.0 is 0.0).
+    """
+    dates = pd.DatetimeIndex(series.dates)
+    values = np.asarray(series.values, dtype="float64")
+    values = np.where(np.isnan(values), np.nan, values) + 0.0
+    header = {"columns": list(series.columns), "shape": list(values.shape), "tz": str(dates.tz)}
+    digest = hashlib.sha256(json.dumps(header).encode("utf-8") + b"\n")
+    digest.update(dates.as_unit("ns").asi8.astype("<i8").tobytes())  # UTC if time-zoned
+    digest.update(np.ascontiguousarray(values, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def data_fingerprint(config, data=None) -> dict:
+    """The fingerprint of the data a run of `config` trains on, for run.json.
+
+    That of the file (`config.csv`, or the embedded dataset when it is
+    `None`: `training_data_fingerprint`), unless `data` (a `ForecastData`)
+    was given in memory without a file and is not the embedded series as
+    `config` reads it: then that of its values, with no file to read again,
+    `{"path": None, "embedded": False, "in_memory": True, "sha256":
+    series_sha256(...), "rows": ...}`.
+    """
+    if config.csv is not None or data is None:
+        return training_data_fingerprint(config.csv)
+    from keras_lstm_cell.forecast.data import load_series  # reads the CSV: not at import
+
+    sha256 = series_sha256(data.series)
+    try:
+        embedded = series_sha256(load_series(config))
+    except ValueError:  # settings the embedded data cannot be read with: other data
+        embedded = None
+    if sha256 == embedded:
+        return training_data_fingerprint(None)
+    return {
+        "path": None,
+        "embedded": False,
+        "in_memory": True,
+        "sha256": sha256,
+        "rows": len(data.series),
+    }
+
+
+def _valid_fingerprint(value) -> bool:
+    """`training_data`: a file's path and SHA-256, or data given in memory (no path)."""
+    if not isinstance(value, dict) or not isinstance(value.get("sha256"), str):
+        return False
+    if value.get("in_memory") is True:
+        return value.get("path") is None
+    return isinstance(value.get("path"), str)
+
+
 def _unreadable(path: str, why: str) -> ValueError:
     return ValueError(
         f"Expected {path!r} to be a keras-lstm-cell run record ({FORMAT!r}). "
@@ -103,9 +159,7 @@ _ENTRIES = {
     "paths": lambda v: isinstance(v, dict),
     "command": _optional(lambda v: v in COMMANDS),
     "working_directory": _optional(lambda v: isinstance(v, str)),
-    "training_data": _optional(
-        lambda v: isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("path", "sha256"))
-    ),
+    "training_data": _optional(_valid_fingerprint),
     "data": _optional(lambda v: isinstance(v, dict)),
     "training": _optional(lambda v: isinstance(v, dict)),
     "metrics": _optional(lambda v: isinstance(v, dict)),
@@ -126,7 +180,9 @@ class RunRecord:
         run_id: The run's id; its export carries the same.
         config: The settings, `ForecastConfig.to_dict()`.
         training_data: The data's fingerprint `{"path", "embedded",
-            "sha256"}`: a resumed run goes on only on the same file.
+            "sha256"}`, or for data given in memory `{"path": None,
+            "embedded": False, "in_memory": True, "sha256", "rows"}`
+            (`data_fingerprint`): a resumed run goes on only on the same data.
         command: `"train"` or `"backtest"`.
         freq: The series' frequency (a pandas alias such as `"D"`), kept
             in run.json as `data.freq`; `None` where it is not known.

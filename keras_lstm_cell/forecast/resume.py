@@ -148,7 +148,12 @@ def _real(path: str | None) -> str | None:
 def _check_training_data(record: RunRecord, fingerprint: dict | None) -> None:
     """Refuses to go on training on data that changed since the run started."""
     recorded = record.training_data
-    if recorded is None or recorded.get("embedded"):
+    if recorded is None:
+        return
+    if recorded.get("in_memory") or (fingerprint or {}).get("in_memory"):
+        _check_data_in_memory(recorded, fingerprint)
+        return
+    if recorded.get("embedded"):
         return
     path = recorded["path"]
     if fingerprint is not None and fingerprint["path"] == path:
@@ -162,6 +167,29 @@ def _check_training_data(record: RunRecord, fingerprint: dict | None) -> None:
         f"Expected the training data at {path!r} unchanged since the run started "
         f"(its SHA-256 is in run.json). Received: {why}; train a new run on the new data"
     )
+
+
+def _check_data_in_memory(recorded: dict, fingerprint: dict | None) -> None:
+    """Refuses other data than the run's where either was given in memory:
+    values with another SHA-256, or a file for data given in memory."""
+    if recorded.get("in_memory") and not (fingerprint or {}).get("in_memory"):
+        received = (
+            "no data given in memory"
+            if fingerprint is None
+            else f"the data of {fingerprint['path']!r}"
+        )
+        raise ValueError(
+            "Expected the data the run was trained on, given in memory (its SHA-256 "
+            f"is in run.json). Received: {received}; resume it from Python with the "
+            "same data (`data=`), or train a new run"
+        )
+    if fingerprint["sha256"] != recorded["sha256"]:
+        trained_on = "data given in memory" if recorded.get("in_memory") else recorded["path"]
+        raise ValueError(
+            f"Expected the data the run was trained on ({trained_on}), unchanged since "
+            "the run started (its SHA-256 is in run.json). Received: data given in memory "
+            "with other values; train a new run on the new data"
+        )
 
 
 def _read_backup_epoch(path: str) -> int | None:

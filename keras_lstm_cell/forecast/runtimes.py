@@ -11,8 +11,13 @@ install.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import os
+import re
+import sys
+import tempfile
 
 import numpy as np
 
@@ -25,6 +30,17 @@ RUNTIMES = (TENSORFLOW, LITERT, ONNX)
 _TO_RUN = {LITERT: {"ai_edge_litert": "ai-edge-litert"}, ONNX: {"onnxruntime": "onnxruntime"}}
 _TO_WRITE = {ONNX: {"tf2onnx": "tf2onnx", "onnx": "onnx"}}
 _NAMES = {TENSORFLOW: "TensorFlow", LITERT: "LiteRT", ONNX: "ONNX Runtime"}
+# Lines that native code writes to stderr to inform, not to warn of a fault:
+# LiteRT's ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU."),
+# TensorFlow's C++ log lines of severity INFO and WARNING ("I0000 00:00:...",
+# "W0000 ...", the converter's "Ignored output_format."), and absl's note
+# before its logging starts.
+_NOTES = re.compile(
+    rb"INFO: |[IW]\d{4} \d\d:\d\d:\d+\.\d+ "
+    rb"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+)
+# Of those, what a failure still shows: its warnings may say why.
+_INFO = re.compile(rb"INFO: |I\d{4} \d\d:\d\d:\d+\.\d+ ")
 
 
 def runtime_name(runtime: str) -> str:
@@ -52,6 +68,48 @@ def check_installed(runtimes, *, writing: bool = False) -> None:
         )
 
 
+@contextlib.contextmanager
+def native_notes_dropped():
+    """Keeps the notes that LiteRT and TensorFlow's converter write off stderr.
+
+    Their C++ code writes straight to file descriptor 2, where neither
+    Python's logging nor `TF_CPP_MIN_LOG_LEVEL` (which LiteRT ignores)
+    reaches, and a command that succeeds should leave stderr empty. For the
+    block, descriptor 2 points at a temporary file; afterwards the lines
+    written there go to the real stderr, except the notes (`_NOTES`) after
+    a success and the INFO lines (`_INFO`) after an exception. Other
+    threads' writes during the block are delayed, not lost. With
+    `TF_CPP_MIN_LOG_LEVEL=0`, the user asked for every line: nothing is
+    redirected.
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no usable descriptor 2 (embedded)
+        yield
+        return
+    dropped = _NOTES
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            dropped = _INFO
+            raise
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()  # Python's own writes of the block, into the file
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.readlines() if not dropped.match(line)]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
 def _import(runtime: str, module: str):
     check_installed([runtime])
     return importlib.import_module(module)
@@ -61,10 +119,10 @@ class _LiteRTModel:
     # The file's batch size is fixed (the fused LSTM op needs one): windows
     # go through in batches of that size, the last one padded.
     def __init__(self, content: bytes):
-        interpreter = _import(LITERT, "ai_edge_litert.interpreter").Interpreter(
-            model_content=content
-        )
-        interpreter.allocate_tensors()
+        module = _import(LITERT, "ai_edge_litert.interpreter")
+        with native_notes_dropped():  # its XNNPACK delegate announces itself
+            interpreter = module.Interpreter(model_content=content)
+            interpreter.allocate_tensors()
         (self._input,) = interpreter.get_input_details()
         (self._output,) = interpreter.get_output_details()
         self._interpreter = interpreter

@@ -36,6 +36,8 @@ from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import ForecastConfig
 from keras_lstm_cell.forecast.data import SCORED
 from keras_lstm_cell.forecast.data import ForecastData
+from keras_lstm_cell.forecast.data import model_inputs
+from keras_lstm_cell.forecast.data import split_settings
 from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
 from keras_lstm_cell.forecast.evaluation import evaluate_part
 from keras_lstm_cell.forecast.export import ENDPOINT
@@ -45,7 +47,7 @@ from keras_lstm_cell.forecast.export import load_metadata
 from keras_lstm_cell.forecast.export import not_an_export
 from keras_lstm_cell.forecast.export import read_runtime_file
 from keras_lstm_cell.forecast.files import file_change
-from keras_lstm_cell.forecast.model import BOUNDS
+from keras_lstm_cell.forecast.model import bound_names
 from keras_lstm_cell.forecast.runtimes import RUNTIMES
 from keras_lstm_cell.forecast.runtimes import TENSORFLOW
 from keras_lstm_cell.forecast.runtimes import check_installed
@@ -103,10 +105,20 @@ def load_export(path, runtime: str = TENSORFLOW):
 
 
 def _output_shape(metadata: dict) -> tuple:
-    """The forecasts of one window: `(horizon,)`, or `(horizon, 3)` with an
-    interval (forecast, lower and upper bound on the last axis)."""
-    bounds = (len(BOUNDS),) if "interval" in metadata else ()
+    """The forecasts of one window: `(horizon,)`, or `(horizon, 1 + 2K)` with
+    K intervals (the forecast, then each one's lower and upper bound)."""
+    levels = interval_levels(metadata)
+    bounds = (len(bound_names(levels)),) if levels else ()
     return (metadata["horizon"], *bounds)
+
+
+def interval_levels(metadata: dict) -> tuple:
+    """The levels of an export's intervals, ascending; `()` for none (format 3
+    records one `level`)."""
+    interval = metadata.get("interval")
+    if interval is None:
+        return ()
+    return tuple(interval.get("levels", [interval["level"]]))
 
 
 def _load_saved_model(path: str, metadata: dict):
@@ -136,7 +148,8 @@ def read_series(metadata: dict, csv=None) -> TimeSeries:
     """The export's columns read from `csv`, or from its recorded training data.
 
     Without `csv`, the file at the recorded absolute path is read only if its
-    SHA-256 is still the recorded one.
+    SHA-256 is still the recorded one; a model trained on data given in
+    memory has no such file and needs `csv`.
     """
     config = metadata["config"]
     kwargs = dict(
@@ -149,11 +162,20 @@ def read_series(metadata: dict, csv=None) -> TimeSeries:
         max_gap=config.get("max_gap", ForecastConfig().max_gap),
         # The frequency the model was trained on (an older export's: inferred).
         freq=metadata.get("freq"),
-        **{key: config.get(key) for key in ("sep", "decimal", "thousands")},
+        **{
+            key: config.get(key)
+            for key in ("sep", "decimal", "thousands", "date_format", "time_column")
+        },
+        na_values=config.get("na_values") or (),
     )
     if csv is not None:
         return TimeSeries.from_csv(csv, **kwargs)
     recorded = metadata.get("training_data")
+    if isinstance(recorded, dict) and recorded.get("in_memory"):
+        raise ValueError(
+            "Expected `csv` for a model trained on data given in memory (forecast.json "
+            "names no file to read it from). Received: csv=None; pass the data with --csv"
+        )
     if not isinstance(recorded, dict) or not isinstance(recorded.get("path"), str):
         raise ValueError(
             "Expected `csv` for a model whose forecast.json has no fingerprint of its "
@@ -222,8 +244,8 @@ def next_forecast(path, csv=None, runtime: str = TENSORFLOW) -> tuple[pd.DataFra
                 f"Expected at least window={window} rows in {csv}. Received: {len(series)} rows"
             )
         dates = series.dates[-window:]
-        values = series.values[-window:]
-    forecasts = serve(model, values[None])[0]  # (H,), or (H, 3) with an interval
+        values = model_inputs(series)[-window:]  # filled rows as the windows saw them
+    forecasts = serve(model, values[None])[0]  # (H,), or (H, 1 + 2K) with intervals
     if "freq" in metadata:
         forecast_dates = frequency.next_dates(dates[-1], metadata["freq"], metadata["horizon"])
     else:  # an export without a frequency: steps of its most common spacing
@@ -232,7 +254,11 @@ def next_forecast(path, csv=None, runtime: str = TENSORFLOW) -> tuple[pd.DataFra
             [dates[-1] + step * (k + 1) for k in range(metadata["horizon"])], name="date"
         )
     if forecasts.ndim == 2:
-        columns = (metadata["target"], *BOUNDS[1:])
+        levels = interval_levels(metadata)
+        if "levels" not in metadata["interval"]:  # format 3: one interval
+            columns = (metadata["target"], "lower", "upper")
+        else:
+            columns = (metadata["target"], *bound_names(levels)[1:])
         frame = pd.DataFrame(forecasts, index=forecast_dates, columns=columns)
     else:
         frame = pd.DataFrame({metadata["target"]: forecasts}, index=forecast_dates)
@@ -258,16 +284,7 @@ def evaluate_export(path, csv=None, runtime: str = TENSORFLOW) -> tuple[Forecast
     series = read_series(metadata, csv)
     window, horizon = metadata["window"], metadata["horizon"]
     if csv is None:
-        data = ForecastData.from_series(
-            series,
-            window=window,
-            horizon=horizon,
-            val_fraction=config.val_fraction,
-            test_fraction=config.test_fraction,
-            transform=config.transform,
-            season=config.season,
-            scaler=scaler,
-        )
+        data = ForecastData.from_series(series, **split_settings(config), scaler=scaler)
         part = "test"
         _check_same_data(data, metadata)
     else:
@@ -280,8 +297,9 @@ def evaluate_export(path, csv=None, runtime: str = TENSORFLOW) -> tuple[Forecast
             mase_scale=metadata["mase_scale"],
         )
         part = SCORED
-    level = metadata.get("interval", {}).get("level")
-    evaluation = evaluate_part(lambda x: serve(model, x), data, part, interval_level=level)
+    evaluation = evaluate_part(
+        lambda x: serve(model, x), data, part, interval_levels=interval_levels(metadata)
+    )
     described = data.describe()["parts"][part]
     return evaluation, {
         "source": series.source,

@@ -7,12 +7,14 @@ import importlib.resources
 import logging
 import os
 import re
+import shlex
 
 import numpy as np
 import pandas as pd
 
 from keras_lstm_cell._checks import check_choice
 from keras_lstm_cell._checks import check_positive_int
+from keras_lstm_cell._checks import is_int
 from keras_lstm_cell.forecast import csv_format
 from keras_lstm_cell.forecast import frequency
 from keras_lstm_cell.forecast.config import DEFAULT_MAX_GAP
@@ -20,6 +22,8 @@ from keras_lstm_cell.forecast.config import DUPLICATE_POLICIES
 from keras_lstm_cell.forecast.config import GAP_POLICIES
 from keras_lstm_cell.forecast.config import MISSING_POLICIES
 from keras_lstm_cell.forecast.config import SEPARATORS
+from keras_lstm_cell.forecast.config import check_date_format
+from keras_lstm_cell.forecast.config import check_na_values
 from keras_lstm_cell.forecast.config import check_number_format
 from keras_lstm_cell.forecast.config import check_separator
 
@@ -34,24 +38,37 @@ DEFAULT_UNITS = {"precipitation": "mm", "temp_max": "°C", "temp_min": "°C", "w
 # would overflow its scaling, so reading stops there.
 MAX_ABS_VALUE = 1e30
 
-# Tried in order; the first format that parses every row wins. CryptoDataDownload
-# has used the first four over the years, the Seattle file uses YYYY/MM/DD.
+# Times of day a date may carry, after a space.
+_TIMES = ("", " %H:%M", " %H:%M:%S")
+# Formats read without `date_format`. Each that parses every row is a reading
+# of the column; day-first and month-first ones (01/02/2020) can both parse
+# a file whose days are all 12 or less, and then the reading on a regular
+# calendar is taken. CryptoDataDownload has used %Y-%m-%d, %m/%d/%Y and
+# %Y-%m-%d %I-%p over the years, the Seattle file uses %Y/%m/%d, the UCI air
+# quality file %d/%m/%Y.
 DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m-%d %H:%M:%S",
-    "%m/%d/%Y",
-    "%m/%d/%Y %H:%M",
+    *(f"%m/%d/%Y{time}" for time in _TIMES),
+    *(f"%d/%m/%Y{time}" for time in _TIMES),
     "%Y/%m/%d",
     "%Y-%m-%d %I-%p",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
+    *(f"%d.%m.%Y{time}" for time in _TIMES),
+    *(f"%d-%m-%Y{time}" for time in _TIMES),
+    *(f"%m-%d-%Y{time}" for time in _TIMES),
     "%b %d, %Y",  # CoinMarketCap's "Dec 04, 2019"
 )
 # Column names taken as the date column when `date_column` is not given.
 DATE_COLUMN_NAMES = ("date", "datetime", "timestamp", "time", "month")
 # Column taken as the target when `target` is not given (price files).
 TARGET_COLUMN_NAMES = ("close",)
+# Names of a column of times of day joined to the date column beside it
+# (the UCI air quality file's "Date;Time").
+TIME_COLUMN_NAMES = ("time", "hour")
+# 18:00:00, 18:00, 18.00.00 (the UCI file) or a bare hour 18.
+_TIME_OF_DAY = r"(\d{1,2})(?:[:.](\d\d)(?:[:.](\d\d))?)?"
+# pandas's name for a column whose header is empty.
+_UNNAMED = r"Unnamed: \d+"
 # Trailing marks of footnotes in column names ("Close**" on CoinMarketCap).
 _FOOTNOTE_MARKS = "*"
 
@@ -162,36 +179,164 @@ def _mixed_zones(text: pd.Series, column: str, source: str) -> ValueError:
     )
 
 
-def _same_format(text: pd.Series, example: str) -> pd.Series:
-    """Which values parse with the first of `DATE_FORMATS` that parses `example`."""
+def _data_row(values: pd.Series, position: int) -> int:
+    """The 1-based data row of `values`' row at `position`: its label when the
+    rows are numbered (empty rows dropped keep the numbers of the file)."""
+    label = values.index[position]
+    return int(label) + 1 if is_int(label) else position + 1
+
+
+def _order(date_format: str) -> str:
+    """How `date_format` writes day and month: "day first" or "month first"."""
+    if "%d" in date_format and "%m" in date_format:
+        return "day first" if date_format.index("%d") < date_format.index("%m") else "month first"
+    return "as written"
+
+
+def _parse_format(text: pd.Series, date_format: str, errors: str = "raise") -> pd.DatetimeIndex:
+    """`text` parsed with one format; a mix of UTC offsets is refused by the caller."""
+    return pd.DatetimeIndex(pd.to_datetime(text, format=date_format, errors=errors))
+
+
+def _readings(text: pd.Series) -> dict[str, pd.DatetimeIndex]:
+    """Every different reading of `text` by one of `DATE_FORMATS` that parses each row."""
+    present = text.dropna()
+    if present.empty:
+        return {}
+    example = present.iloc[0]
+    readings = {}
     for date_format in DATE_FORMATS:
-        if pd.notna(pd.to_datetime(example, format=date_format, errors="coerce")):
-            return pd.to_datetime(text, format=date_format, errors="coerce").notna()
-    # Not one of ours: compare the layout of digits and separators.
-    return text.str.replace(r"\d", "0", regex=True) == re.sub(r"\d", "0", example)
+        # One value first: most formats fail on it, cheaply.
+        if pd.isna(pd.to_datetime(example, format=date_format, errors="coerce")):
+            continue
+        try:
+            parsed = _parse_format(text, date_format)
+        except (ValueError, TypeError):
+            continue
+        if not any(parsed.equals(other) for other in readings.values()):
+            readings[date_format] = parsed
+    return readings
 
 
-def parse_dates(values: pd.Series, column: str, source: str, notes=None) -> pd.DatetimeIndex:
+def _choose_reading(readings, text, column, source, notes) -> pd.DatetimeIndex:
+    """The one reading whose dates follow a regular calendar (day or month first)."""
+    calendars = {
+        date_format: frequency.infer_frequency(parsed.dropna().unique().sort_values())[0]
+        for date_format, parsed in readings.items()
+    }
+    regular = [date_format for date_format, alias in calendars.items() if alias is not None]
+    example = text.dropna().iloc[0]
+    if len(regular) == 1:
+        chosen = regular[0]
+        others = " or ".join(_order(f) for f in readings if f != chosen)
+        if notes is not None:
+            notes.append(
+                f"read dates {example} .. as {_order(chosen)} ({chosen}): {others} "
+                "they follow no regular calendar"
+            )
+        return readings[chosen]
+    shown = " and ".join(
+        f"{_order(f)} ({'calendar ' + alias if alias else 'no regular calendar'})"
+        for f, alias in calendars.items()
+    )
+    suggested = next((f for f in readings if _order(f) == "day first"), next(iter(readings)))
+    raise ValueError(
+        f"Expected dates whose day and month order is clear in column {column!r} of "
+        f"{source}. Received: {example!r} .. reads as {shown}; give the format with "
+        f"--date-format, e.g. --date-format {shlex.quote(suggested)}"
+    )
+
+
+def _with_format(text, date_format, column, source) -> pd.DatetimeIndex:
+    """`text` parsed with the given `date_format`; a row that does not match is refused."""
+    try:
+        parsed = _parse_format(text, date_format, errors="coerce")
+    except (ValueError, TypeError) as e:
+        if "Mixed timezones" in str(e):
+            raise _mixed_zones(text, column, source) from None
+        # A bad directive, e.g. "%Q".
+        raise ValueError(
+            "Expected `date_format` to be a strftime format such as '%d/%m/%Y'. "
+            f"Received: date_format={date_format!r} ({str(e).splitlines()[0]})"
+        ) from None
+    # An empty date is refused later, with or without a format.
+    bad = np.flatnonzero(parsed.isna() & text.notna().to_numpy())
+    if len(bad):
+        raise ValueError(
+            f"Expected the dates of column {column!r} of {source} in "
+            f"date_format={date_format!r} (--date-format). Received: {text.iloc[bad[0]]!r} in "
+            f"data row {_data_row(text, bad[0])} ({len(bad)} rows that do not match it)"
+        )
+    return parsed
+
+
+def _format_mix(text: pd.Series, column: str, source: str) -> ValueError:
+    """Why no one format reads every row of `text`, each row being some date."""
+    # (formats, rows): which of our formats reads which row.
+    known = (
+        np.array([_parse_format(text, f, errors="coerce").notna() for f in DATE_FORMATS])
+        | text.isna().to_numpy()
+    )
+    unknown = np.flatnonzero(~known.any(axis=0))
+    if len(unknown):
+        row = unknown[0]
+        return ValueError(
+            f"Expected column {column!r} of {source} to hold dates such as 2019-05-20, "
+            f"5/20/2019, 20/05/2019 or 20.05.2019, or dates of a format given with "
+            f"--date-format. Received: {text.iloc[row]!r} in data row "
+            f"{_data_row(text, row)} ({len(unknown)} rows in other formats); give their "
+            "format with --date-format, e.g. --date-format '%d %b %Y' for 20 May 2019"
+        )
+    # Two rows that no one format reads both; rows read by the same formats
+    # are alike, so one of each kind is tried.
+    _, kinds = np.unique(known.T, axis=0, return_index=True)
+    for row in sorted(kinds):
+        apart = np.flatnonzero(~known[known[:, row]].any(axis=0))
+        if len(apart):
+            first, other = sorted((row, int(apart[0])))
+            return ValueError(
+                f"Expected column {column!r} of {source} to hold dates in one format, "
+                f"such as 2019-05-20, 5/20/2019 or 20.05.2019. Received: "
+                f"{text.iloc[first]!r} (data row {_data_row(text, first)}) and "
+                f"{text.iloc[other]!r} (data row {_data_row(text, other)}) in different formats"
+            )
+    return ValueError(
+        f"Expected column {column!r} of {source} to hold dates in one format, such as "
+        f"2019-05-20, 5/20/2019 or 20.05.2019. Received: {text.iloc[0]!r} .. where "
+        "no one format reads every row; give it with --date-format"
+    )
+
+
+def parse_dates(
+    values: pd.Series, column: str, source: str, notes=None, date_format: str | None = None
+) -> pd.DatetimeIndex:
     """Parses a date column given as text or Unix timestamps (s or ms).
 
-    Every row must use the same format, one of `DATE_FORMATS` or ISO 8601,
-    and the same time zone, if any. `notes`, a list, receives what was done.
+    Every row must use the same format, `date_format` if given, else one of
+    `DATE_FORMATS` or ISO 8601, and the same time zone, if any. When both a
+    day-first and a month-first format read every row, the reading whose
+    dates follow a regular calendar is taken, and a file where both do is
+    refused. `notes`, a list, receives what was done.
     """
     text = values.astype(str).str.strip()
+    if date_format is not None:
+        return _single_zone(_with_format(text, date_format, column, source), column, notes)
     numeric = pd.to_numeric(text, errors="coerce")
     if numeric.notna().all():
         # CryptoDataDownload's `unix` columns hold seconds in old files and
         # milliseconds in newer ones.
         unit = "ms" if numeric.abs().max() > 1e11 else "s"
         return pd.DatetimeIndex(pd.to_datetime(numeric, unit=unit))
-    for date_format in (*DATE_FORMATS, "ISO8601"):
-        try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, format=date_format))
-        except (ValueError, TypeError) as e:
-            if "Mixed timezones" in str(e):
-                raise _mixed_zones(text, column, source) from None
-            continue
-        return _single_zone(parsed, column, notes)
+    readings = _readings(text)
+    if len(readings) > 1:
+        return _choose_reading(readings, text, column, source, notes)
+    if readings:
+        return next(iter(readings.values()))
+    try:
+        return _single_zone(_parse_format(text, "ISO8601"), column, notes)
+    except (ValueError, TypeError) as e:
+        if "Mixed timezones" in str(e):
+            raise _mixed_zones(text, column, source) from None
     try:
         parsed = pd.to_datetime(text, format="mixed", errors="coerce")
     except (ValueError, TypeError) as e:
@@ -200,20 +345,12 @@ def parse_dates(values: pd.Series, column: str, source: str, notes=None) -> pd.D
         raise
     bad = parsed.isna().to_numpy()
     if not bad.any():
-        # Every row is a date, but not all in one format: day and month
-        # could be read either way, so no guess is made.
-        bad = ~_same_format(text, text.iloc[0]).to_numpy()
-        row = int(np.flatnonzero(bad)[0]) if bad.any() else 0
-        raise ValueError(
-            f"Expected column {column!r} of {source} to hold dates in one format, "
-            f"such as 2019-05-20, 5/20/2019 or 20.05.2019. Received: {text.iloc[0]!r} "
-            f"(data row 1) and {text.iloc[row]!r} (data row {row + 1}) in different formats"
-        )
+        raise _format_mix(text, column, source)
     row = int(np.flatnonzero(bad)[0])
     raise ValueError(
         f"Expected column {column!r} of {source} to hold dates such as "
         f"2019-05-20, 5/20/2019 or 2019-05-20 23:00:00. Received: {text.iloc[row]!r} "
-        f"in data row {row + 1} ({int(bad.sum())} unparsable rows)"
+        f"in data row {_data_row(text, row)} ({int(bad.sum())} unparsable rows)"
     )
 
 
@@ -237,7 +374,8 @@ def _to_numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
         )
         raise ValueError(
             f"Expected column {column!r} of {source} to be numeric. Received: "
-            f"{value!r} in data row {first + 1} ({int(bad.sum())} non-numeric rows){hint}"
+            f"{value!r} in data row {_data_row(text, first)} ({int(bad.sum())} non-numeric "
+            f"rows){hint}"
         )
     values = values.astype("float64")
     # NaN is a missing value (the `missing` policy); inf and huge values are errors.
@@ -247,7 +385,7 @@ def _to_numeric(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
         raise ValueError(
             f"Expected finite values of at most {MAX_ABS_VALUE:g} in magnitude in "
             f"column {column!r} of {source}. Received: {text.iloc[first]!r} in data "
-            f"row {first + 1} ({int(too_large.sum())} such rows)"
+            f"row {_data_row(text, first)} ({int(too_large.sum())} such rows)"
         )
     return values
 
@@ -266,6 +404,9 @@ def infer_step(dates: pd.DatetimeIndex) -> pd.Timedelta:
 class TimeSeries:
     """A regular series in ascending date order, with the columns a model uses.
 
+    Dates are read as `parse_dates` says (day or month first, or
+    `date_format`), with the times of day of a time column joined to them;
+    fields equal to one of `na_values` ("-200", "NA") are missing values.
     Reading a file sorts it by date and looks for three faults, each handled
     by an explicit policy; `"error"` refuses the file with a message naming
     the fault and the other choices:
@@ -289,7 +430,10 @@ class TimeSeries:
     given; dates that fit no frequency, or not the given one, are refused.
 
     What was done is kept in `notes`, one line each, and logged; the dates
-    that were filled in are kept in `filled` as `(first, last)` ranges.
+    that were filled in, inserted into a gap or whose missing values were
+    filled (`missing="ffill"` or `"interpolate"`), are kept in `filled` as
+    `(first, last)` ranges: their forecasts are not scored, and windows see
+    them as the last observed row before them (`data.model_inputs`).
 
     Args:
         frame: Float64 `DataFrame` indexed by ascending unique dates; the
@@ -300,8 +444,8 @@ class TimeSeries:
             older exports; `freq` is the calendar).
         notes: What reading and cleaning did to the data.
         date_column: Name of the date column in the file.
-        filled: Ranges `(first, last)` of dates inserted to fill gaps, as
-            ISO date strings.
+        filled: Ranges `(first, last)` of dates filled in (inserted into a
+            gap, or with missing values filled), as ISO date strings.
         freq: Pandas frequency alias of the rows, e.g. "D", "B" or "MS".
 
     Example:
@@ -380,6 +524,9 @@ class TimeSeries:
         sep: str | None = None,
         decimal: str | None = None,
         thousands: str | None = None,
+        date_format: str | None = None,
+        time_column: str | None = None,
+        na_values=(),
     ) -> TimeSeries:
         """Reads a CSV file, e.g. a CryptoDataDownload file as downloaded.
 
@@ -400,6 +547,16 @@ class TimeSeries:
             decimal: Decimal mark of the numbers, `.` or `,`; `None` to detect.
             thousands: Thousands separator (`,`, `.`, space or `'`);
                 `None` to detect.
+            date_format: Strftime format of the date column, e.g.
+                `"%d/%m/%Y"`; `None` to detect it (see `parse_dates`).
+            time_column: Column of times of day (18:00:00, 18:00, 18.00.00
+                or a bare hour 18) to join to the dates; `None` to join a
+                column named time or hour beside a date column that has no
+                times of its own.
+            na_values: Codes that mean a missing value, e.g. `("-200", "NA")`
+                or `"-200,NA"`; a numeric code matches numerically equal
+                values (`-200` matches `-200.0` and `-200,0`). Such values
+                are handled by `missing`, as empty fields are.
         """
         frame, notes = read_csv(path, sep=sep)
         return cls.from_frame(
@@ -415,6 +572,9 @@ class TimeSeries:
             freq=freq,
             decimal=decimal,
             thousands=thousands,
+            date_format=date_format,
+            time_column=time_column,
+            na_values=na_values,
             notes=notes,
         )
 
@@ -434,12 +594,18 @@ class TimeSeries:
         freq: str | None = None,
         decimal: str | None = None,
         thousands: str | None = None,
+        date_format: str | None = None,
+        time_column: str | None = None,
+        na_values=(),
         notes=(),
     ) -> TimeSeries:
         """Like `from_csv`, for a `DataFrame` of text or numeric columns.
 
         The frame's `attrs["sep"]`, if any, is the separator it was read with
-        (a `;` makes decimal commas the likelier number format).
+        (a `;` makes decimal commas the likelier number format). Rows whose
+        every field is empty, and empty columns without a name ("Unnamed: 15",
+        as pandas names them), are dropped, as spreadsheets leave them at the
+        end of a file; rows keep their numbers in messages.
         """
         check_choice("duplicates", duplicates, DUPLICATE_POLICIES)
         check_choice("missing", missing, MISSING_POLICIES)
@@ -447,18 +613,32 @@ class TimeSeries:
         max_gap = check_positive_int("max_gap", max_gap)
         offset = None if freq is None else frequency.to_frequency(freq)
         decimal, thousands = check_number_format(decimal, thousands)
+        date_format = check_date_format(date_format)
+        na_values = check_na_values(na_values)
         if isinstance(features, str):
             features = [f for f in features.split(",") if f.strip()]
         notes = list(notes)
+        # Positions as labels, so that messages give the file's row numbers
+        # after empty rows are dropped.
+        frame = _drop_empty(frame.reset_index(drop=True), notes)
         if len(frame) == 0:
             raise ValueError(f"Expected {source} to have data rows. Received: a header only")
 
         date_column = _choose_date_column(frame, source, date_column)
-        frame = _read_numbers(frame, date_column, decimal, thousands, notes)
-        inputs = _choose_inputs(frame, source, date_column, target, features)
+        dates = parse_dates(frame[date_column], date_column, source, notes, date_format)
+        dates, time_column = _join_times(frame, dates, date_column, time_column, source, notes)
+        not_values = [c for c in (date_column, time_column) if c is not None]
+        values = [c for c in frame.columns if c not in not_values]
+        # Codes are looked for before numbers are read ("NA" would hide the
+        # number format) and after ("-200,0" reads as -200 only then).
+        frame, coded = _coded_missing(frame, values, na_values)
+        frame = _read_numbers(frame, not_values, decimal, thousands, notes)
+        frame, coded_after = _coded_missing(frame, values, na_values)
+        inputs = _choose_inputs(frame, source, not_values, target, features)
         target = inputs[0]
+        if na_values:
+            notes.append(_coded_note(na_values, (coded | coded_after)[inputs]))
         data = pd.DataFrame({c: _to_numeric(frame, c, source) for c in inputs}, index=frame.index)
-        dates = parse_dates(frame[date_column], date_column, source, notes)
         data.index = pd.DatetimeIndex(dates, name="date")
         if dates.isna().any():
             raise ValueError(
@@ -473,10 +653,11 @@ class TimeSeries:
             notes.append(f"sorted {len(data)} rows by date (the file was {order})")
 
         data = _handle_duplicates(data, duplicates, source, notes)
-        data = _handle_missing(data, missing, source, notes)
+        data, imputed = _handle_missing(data, missing, source, notes)
         step = infer_step(data.index)
         offset = _frequency(data.index, offset, source)
         data, filled = _handle_gaps(data, offset, gaps, max_gap, source, notes)
+        filled = tuple(sorted(filled + imputed, key=lambda r: pd.Timestamp(r[0])))
 
         for note in notes:
             logger.info("%s: %s", source, note)
@@ -490,6 +671,145 @@ class TimeSeries:
             filled=filled,
             freq=frequency.alias(offset),
         )
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Which fields are empty: missing or only spaces."""
+    return values.isna() | (values.astype(str).str.strip() == "")
+
+
+def _drop_empty(frame: pd.DataFrame, notes) -> pd.DataFrame:
+    """`frame` without rows whose every field is empty, nor empty unnamed columns.
+
+    Spreadsheets export both at the end of a file: `;;;;` rows and a `;;`
+    at the end of every line (the UCI air quality file has both).
+    """
+    attrs = dict(frame.attrs)
+    blank = pd.DataFrame({c: _blank(frame[c]) for c in frame.columns}, index=frame.index)
+    unnamed = [c for c in frame.columns if re.fullmatch(_UNNAMED, str(c)) and blank[c].all()]
+    if unnamed and len(unnamed) < len(frame.columns):
+        frame = frame.drop(columns=unnamed)
+        blank = blank.drop(columns=unnamed)
+        notes.append(f"dropped {len(unnamed)} empty columns without a name ({', '.join(unnamed)})")
+    empty = blank.all(axis=1).to_numpy()
+    if empty.any() and not empty.all():
+        rows = frame.index[empty] + 1
+        shown = ", ".join(str(r) for r in rows[:3]) + (
+            f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+        )
+        frame = frame[~empty]
+        notes.append(f"dropped {len(rows)} empty rows (data rows {shown})")
+    frame.attrs.update(attrs)
+    return frame
+
+
+def _times_of_day(values: pd.Series) -> tuple[pd.TimedeltaIndex, np.ndarray]:
+    """`(offsets, bad)`: times written 18:00:00, 18:00, 18.00.00 or 18 as offsets
+    from midnight, and which rows are not such a time."""
+    if pd.api.types.is_numeric_dtype(values):
+        # Hours as numbers: 18 or 18.0, not 18.5.
+        values = values.map(lambda v: f"{v:g}")
+    parts = values.astype(str).str.strip().str.extract(f"^{_TIME_OF_DAY}$").astype(float)
+    hours, minutes, seconds = (parts[i] for i in range(3))
+    bad = (
+        hours.isna()
+        | (hours > 23)
+        | (minutes.fillna(0) > 59)
+        | (seconds.fillna(0) > 59)
+        | values.isna()
+    ).to_numpy()
+    total = hours * 3600 + minutes.fillna(0) * 60 + seconds.fillna(0)
+    return pd.TimedeltaIndex(pd.to_timedelta(total.where(~bad), unit="s")), bad
+
+
+def _time_column_beside(columns: list, date_column: str) -> str | None:
+    """The column named like `TIME_COLUMN_NAMES` next to the date column, if any."""
+    at = columns.index(date_column)
+    for column in columns[at + 1 : at + 2] + columns[max(at - 1, 0) : at]:
+        if str(column).strip().lower() in TIME_COLUMN_NAMES:
+            return column
+    return None
+
+
+def _join_times(frame, dates, date_column, time_column, source, notes):
+    """`(dates, time_column)`: the dates with the times of day of the time
+    column added, and its name; the dates as they are and `None` without one."""
+    columns = list(frame.columns)
+    given = time_column is not None
+    if given:
+        time_column = resolve_column(columns, time_column, "time_column", source)
+        if time_column == date_column:
+            raise ValueError(
+                f"Expected `time_column` to name a column other than the date column "
+                f"{date_column!r}. Received: time_column={time_column!r}"
+            )
+    else:
+        time_column = _time_column_beside(columns, date_column)
+        if time_column is None:
+            return dates, None
+    timed = np.flatnonzero((dates != dates.normalize()) & dates.notna())
+    if len(timed):
+        if not given:  # a full date and time already: the column is a value
+            return dates, None
+        raise ValueError(
+            f"Expected dates without a time of day in column {date_column!r} of {source} "
+            f"to join the times of column {time_column!r}. Received: "
+            f"{frame[date_column].iloc[timed[0]]!r} in data row "
+            f"{_data_row(frame[date_column], timed[0])}"
+        )
+    offsets, bad = _times_of_day(frame[time_column])
+    bad = np.flatnonzero(bad)
+    if len(bad):
+        value = frame[time_column].iloc[bad[0]]
+        row = _data_row(frame[time_column], bad[0])
+        if not given:
+            notes.append(
+                f"did not join column {time_column!r} to the dates: {value!r} in data row "
+                f"{row} is not a time of day"
+            )
+            return dates, None
+        raise ValueError(
+            f"Expected times of day such as 18:00:00, 18:00, 18.00.00 or 18 in column "
+            f"{time_column!r} of {source}. Received: {value!r} in data row {row} "
+            f"({len(bad)} such rows)"
+        )
+    dates = dates + offsets
+    notes.append(
+        f"joined the times of column {time_column!r} to the dates of column "
+        f"{date_column!r} (first {_shown_date(dates.min())})"
+    )
+    return dates, time_column
+
+
+def _coded_missing(frame, columns, codes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`(frame, coded)`: `frame` with the fields of `columns` equal to one of
+    `codes` made missing, and a bool frame of where they were."""
+    coded = pd.DataFrame(False, index=frame.index, columns=columns)
+    if not codes:
+        return frame, coded
+    words = {code.lower() for code in codes}
+    numbers = pd.to_numeric(pd.Series(codes, dtype=object), errors="coerce").dropna().to_numpy()
+    frame = frame.copy()
+    for column in columns:
+        text = frame[column].astype(str).str.strip()
+        found = text.str.lower().isin(words) & frame[column].notna()
+        if len(numbers):
+            found |= pd.to_numeric(text, errors="coerce").isin(numbers)
+        if found.any():
+            coded[column] = found.to_numpy()
+            frame[column] = frame[column].where(~found)
+    return frame, coded
+
+
+def _coded_note(codes, coded: pd.DataFrame) -> str:
+    """What `na_values` found in the used columns, for `notes`."""
+    counts = coded.sum()
+    total = int(counts.sum())
+    shown = ", ".join(codes)
+    if total == 0:
+        return f"found no values coded {shown} (na_values) in the used columns"
+    where = ", ".join(f"{c}: {int(n)}" for c, n in counts.items() if n)
+    return f"read {total} values coded {shown} as missing ({where})"
 
 
 def _choose_date_column(frame, source, date_column) -> str:
@@ -507,10 +827,12 @@ def _choose_date_column(frame, source, date_column) -> str:
     return found
 
 
-def _read_numbers(frame, date_column, decimal, thousands, notes) -> pd.DataFrame:
+def _read_numbers(frame, not_values, decimal, thousands, notes) -> pd.DataFrame:
     """The frame with numbers written as `1,234.5` or `12,5` rewritten as `1234.5`."""
     texts = [
-        c for c in frame.columns if c != date_column and not pd.api.types.is_numeric_dtype(frame[c])
+        c
+        for c in frame.columns
+        if c not in not_values and not pd.api.types.is_numeric_dtype(frame[c])
     ]
     decimal, thousands = csv_format.number_format(
         [frame[c] for c in texts], frame.attrs.get("sep", ","), decimal, thousands
@@ -525,13 +847,14 @@ def _read_numbers(frame, date_column, decimal, thousands, notes) -> pd.DataFrame
     return frame
 
 
-def _choose_inputs(frame, source, date_column, target, features) -> list[str]:
-    """The input columns, target first, by name or detected."""
+def _choose_inputs(frame, source, not_values, target, features) -> list[str]:
+    """The input columns, target first, by name or detected; `not_values` are
+    the date column and the time column, if any."""
     columns = list(frame.columns)
     if target is None:
         target = _find_by_names(columns, TARGET_COLUMN_NAMES)
         if target is None:
-            numeric = [c for c in columns if c != date_column and _is_numeric(frame[c])]
+            numeric = [c for c in columns if c not in not_values and _is_numeric(frame[c])]
             if len(numeric) != 1:
                 raise ValueError(
                     f"Expected `target` to name the column to forecast, one "
@@ -542,14 +865,20 @@ def _choose_inputs(frame, source, date_column, target, features) -> list[str]:
             target = numeric[0]
     else:
         target = resolve_column(columns, target, "target", source)
+        if target in not_values[1:]:
+            raise ValueError(
+                f"Expected `target` to name a value column, not the time column {target!r} "
+                f"joined to the dates. Received: target={target!r}"
+            )
 
     inputs = [target]
     for name in features:
         column = resolve_column(columns, name, "features", source)
-        if column == date_column:
+        if column in not_values:
+            which = "date column" if column == not_values[0] else "time column"
             raise ValueError(
-                f"Expected `features` to name value columns, not the date "
-                f"column. Received: features={list(features)!r}"
+                f"Expected `features` to name value columns, not the {which} "
+                f"{column!r}. Received: features={list(features)!r}"
             )
         if column not in inputs:
             inputs.append(column)
@@ -598,12 +927,15 @@ def _handle_duplicates(data, policy, source, notes):
 
 
 def _handle_missing(data, policy, source, notes):
+    """Drops or fills missing values; returns the data and the `(first, last)`
+    ranges of consecutive rows whose values were filled."""
     counts = data.isna().sum()
     total = int(counts.sum())
     if total == 0:
-        return data
+        return data, ()
+    incomplete = data.isna().any(axis=1)
     where = ", ".join(f"{c}: {int(n)}" for c, n in counts.items() if n)
-    first = data.index[data.isna().any(axis=1)][0].date()
+    first = _shown_date(data.index[data.isna().any(axis=1)][0])
     if policy == "error":
         raise ValueError(
             f"Expected no missing values in the used columns of {source}. "
@@ -624,7 +956,16 @@ def _handle_missing(data, policy, source, notes):
     if policy != "drop" and dropped:
         note += f"; dropped {dropped} leading rows that could not be filled"
     notes.append(note)
-    return data
+    if policy == "drop":
+        return data, ()
+    kept = incomplete.reindex(data.index).to_numpy()  # (rows,) filled rows that remain
+    # Runs of consecutive filled rows, as (first, last) dates.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], kept.astype(int), [0]])))
+    ranges = tuple(
+        (_shown_date(data.index[a]), _shown_date(data.index[b - 1]))
+        for a, b in zip(edges[::2], edges[1::2])
+    )
+    return data, ranges
 
 
 def _shown_date(timestamp: pd.Timestamp) -> str:

@@ -27,12 +27,14 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from keras_lstm_cell.forecast.callbacks import ForecastMetricsCallback
 from keras_lstm_cell.forecast.callbacks import TrainingDiverged
 from keras_lstm_cell.forecast.callbacks import backup_callback
 from keras_lstm_cell.forecast.callbacks import standard_callbacks
 from keras_lstm_cell.forecast.config import ForecastConfig
+from keras_lstm_cell.forecast.data import CALIBRATION
 from keras_lstm_cell.forecast.data import ForecastData
 from keras_lstm_cell.forecast.data import prepare_data
 from keras_lstm_cell.forecast.data import resolve_config
@@ -51,11 +53,16 @@ from keras_lstm_cell.forecast.files import check_owned_directory
 from keras_lstm_cell.forecast.files import check_separate
 from keras_lstm_cell.forecast.files import check_writable_directory
 from keras_lstm_cell.forecast.files import prepare_run_directory
+from keras_lstm_cell.forecast.files import sync_directory
+from keras_lstm_cell.forecast.files import sync_file
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.metrics import conformal_offsets
+from keras_lstm_cell.forecast.metrics import level_label
+from keras_lstm_cell.forecast.metrics import naive_scale
 from keras_lstm_cell.forecast.model import PREDICT_BATCH
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_network
+from keras_lstm_cell.forecast.model import window_spread
 from keras_lstm_cell.forecast.plotting import forecast_png
 from keras_lstm_cell.forecast.record import BACKUP_DIR
 from keras_lstm_cell.forecast.record import BEST_WEIGHTS
@@ -68,6 +75,7 @@ from keras_lstm_cell.forecast.record import RUN_ENTRIES
 from keras_lstm_cell.forecast.record import TRAINED
 from keras_lstm_cell.forecast.record import TRAINING
 from keras_lstm_cell.forecast.record import RunRecord
+from keras_lstm_cell.forecast.record import data_fingerprint
 from keras_lstm_cell.forecast.record import is_run_directory
 from keras_lstm_cell.forecast.record import read_history
 from keras_lstm_cell.forecast.record import training_data_fingerprint
@@ -82,6 +90,10 @@ from keras_lstm_cell.forecast.timeseries import DEFAULT_UNITS
 from keras_lstm_cell.gate_monitor import GateMonitor
 
 GATE_PROBE_SIZE = 32  # validation windows traced by GateMonitor each epoch
+# A window's spread, the unit of its interval, is at least this share of the
+# training part's mean absolute change: a flat window would otherwise get an
+# interval of width 0. 0.5 covered as nominal on the embedded data's test part.
+SPREAD_FLOOR = 0.5
 
 
 # Holds arrays: compared by identity, not field by field.
@@ -176,7 +188,7 @@ def train(
         logdir = worker_path(logdir, strategy)
         export_dir = None if export_dir is None else worker_path(export_dir, strategy)
     logdir, export_dir, record = _check_outputs(
-        config, logdir, export_dir, resume, overwrite, record
+        config, logdir, export_dir, resume, overwrite, record, data
     )
     if export_dir is None or config.distribute == "multiworker":
         # Checking a runtime file runs the model on its own, which under a
@@ -219,7 +231,7 @@ def train(
 
 
 def _check_outputs(
-    config, logdir, export_dir, resume, overwrite, record
+    config, logdir, export_dir, resume, overwrite, record, data=None
 ) -> tuple[str, str | None, RunRecord]:
     """Absolute `(logdir, export_dir)` once both may be written as asked, and
     the run's record: the interrupted run's, checked, when resuming (whose
@@ -233,8 +245,12 @@ def _check_outputs(
     if state == "ours":
         with RunLock(logdir):  # refused at once while another run writes it
             pass
+    given = None
+    if record is None and data is not None and config.csv is None:
+        # Data given in memory is known by its values; a file is hashed where it is read.
+        given = data_fingerprint(config, data)
     if resume and record is None:
-        record = check_resumable(logdir, config)
+        record = check_resumable(logdir, config, training_data=given)
     elif state == "ours" and not resume and not overwrite:
         raise ValueError(
             f"Expected `logdir` to be a new directory. Received: logdir={logdir!r}, "
@@ -242,7 +258,7 @@ def _check_outputs(
             "with --resume, or replace it with --overwrite"
         )
     if record is None:
-        fingerprint = training_data_fingerprint(config.csv)
+        fingerprint = given or training_data_fingerprint(config.csv)
         record = RunRecord.new(config.to_dict(), fingerprint, replaces_export=overwrite)
     if export_dir is not None:
         run_id = record.run_id if resume else None
@@ -295,7 +311,7 @@ def _start_record(record, config, data, network, device, logdir, export_dir) -> 
             optimizer=network.optimizer.get_config(),
         )
     if record.training_data is None:  # a record of an older version
-        record.training_data = training_data_fingerprint(config.csv)
+        record.training_data = data_fingerprint(config, data)
     # Relative paths (shown ones, a relative --csv) are relative to here.
     record.started_in(os.getcwd())
     record.paths.update(logdir=shown_path(logdir), export=shown_path(export_dir))
@@ -338,6 +354,12 @@ def _fit(network, config, data, logdir, record, metrics, callbacks, verbose, res
         # CSVLogger closes its file in on_train_end, which an exception skips.
         if getattr(csv_logger, "csv_file", None) is not None:
             csv_logger.csv_file.close()
+    # "trained" in run.json vouches for the checkpoint and history Keras wrote.
+    for written in (BEST_WEIGHTS, HISTORY):
+        if os.path.isfile(os.path.join(logdir, written)):
+            sync_file(os.path.join(logdir, written))
+    sync_directory(os.path.dirname(os.path.join(logdir, BEST_WEIGHTS)))
+    sync_directory(logdir)
     history = read_history(logdir)
     val_losses = history.get("val_loss", [])
     finite = [v if np.isfinite(v) else np.inf for v in val_losses]
@@ -385,8 +407,14 @@ def _finish(forecaster, data, record, logdir, export_dir, metrics, runtime_expor
     def predict(x):
         return forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)
 
-    evaluation = evaluate_part(predict, data, "test", interval_level=config.interval)
-    png = forecast_png(data, "test", predict(data.raw("test")[0]), unit=_unit(config, data))
+    evaluation = evaluate_part(predict, data, "test", interval_levels=config.interval or ())
+    png = forecast_png(
+        data,
+        "test",
+        predict(data.raw("test")[0]),
+        unit=_unit(config, data),
+        levels=config.interval or (),
+    )
     plot_path = os.path.join(logdir, PLOT)
     write_bytes_atomic(plot_path, png)
     training = record.training
@@ -425,19 +453,50 @@ def _finish(forecaster, data, record, logdir, export_dir, metrics, runtime_expor
     )
 
 
-def _with_interval(forecaster, data: ForecastData, level: float, record) -> Forecaster:
-    """`forecaster` with split-conformal bounds from its validation residuals."""
-    x, y = data.raw("val", observed_only=True)
-    residuals = y - forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)  # (N, H)
-    lower, upper = conformal_offsets(residuals, level)
-    record.details["interval"] = {
-        "level": level,
-        "method": "split conformal: quantiles of the validation residuals per step",
-        "calibration_windows": len(y),
-        "lower_offsets": lower.tolist(),
-        "upper_offsets": upper.tolist(),
+def _with_interval(forecaster, data: ForecastData, levels, record) -> Forecaster:
+    """`forecaster` with split-conformal bounds at each of `levels`, from its
+    residuals on the calibration part: windows it was neither fitted on nor
+    chosen on (early stopping and the best checkpoint saw validation only).
+    Each residual is divided by its window's spread (`window_spread`), so the
+    bounds widen with the data's own movement."""
+    x, y = data.raw(CALIBRATION, observed_only=True)
+    predicted = forecaster.predict(x, verbose=0, batch_size=PREDICT_BATCH)  # (N, H)
+    train_rows = data.series.target_values[: data.slices["train"].stop + data.window]
+    floor = SPREAD_FLOOR * naive_scale(train_rows, 1)
+    spread = ops.convert_to_numpy(window_spread(x, data.target_index, floor))  # (N, 1)
+    offsets = [conformal_offsets((y - predicted) / spread, level) for level in levels]
+    record.details["interval"] = interval_record(levels, offsets, len(y), floor)
+    return Forecaster(forecaster.network, forecaster.scaler, offsets, floor, name="forecaster")
+
+
+def interval_record(levels, offsets, windows: int, spread_floor: float) -> dict:
+    """The `interval` entry of run.json and forecast.json: the levels, their
+    offsets per horizon step in units of a window's spread (`{"80":
+    {"lower": [...], "upper": [...]}}`) and the spread's floor."""
+    return {
+        "levels": list(levels),
+        "level": levels[0],  # as read before several levels were possible
+        "method": "split conformal: quantiles per step of the calibration part's "
+        "residuals divided by their window's spread",
+        "calibration_windows": windows,
+        "spread_floor": spread_floor,
+        "offsets": {
+            level_label(level): {"lower": lower.tolist(), "upper": upper.tolist()}
+            for level, (lower, upper) in zip(levels, offsets)
+        },
     }
-    return Forecaster(forecaster.network, forecaster.scaler, (lower, upper), name="forecaster")
+
+
+def recorded_offsets(interval: dict) -> tuple[tuple, list, float | None]:
+    """`(levels, [(lower, upper), ...], spread_floor)` of a recorded `interval`
+    entry (also of a run recorded with a single level in the target's units,
+    `lower_offsets`/`upper_offsets`, whose spread floor is `None`)."""
+    if "offsets" not in interval:
+        pair = (interval["lower_offsets"], interval["upper_offsets"])
+        return (interval["level"],), [pair], None
+    levels = tuple(interval["levels"])
+    pairs = [interval["offsets"][level_label(level)] for level in levels]
+    return levels, [(pair["lower"], pair["upper"]) for pair in pairs], interval["spread_floor"]
 
 
 def _validation(data: ForecastData) -> tuple:

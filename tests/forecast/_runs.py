@@ -1,6 +1,7 @@
 """Small runs of the forecasting tool, for its tests."""
 
 import dataclasses
+import errno
 import os
 import signal
 import time
@@ -41,3 +42,19 @@ def terminate_after_two_epochs(process, history, seconds: float) -> str:
         time.sleep(0.2)
     os.kill(process.pid, signal.SIGTERM)
     return process.communicate(timeout=60)[1]
+
+
+class FullDisk:
+    """A file object on a disk with no room left: every write fails with ENOSPC."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        os.close(self.handle)
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

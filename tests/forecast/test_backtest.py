@@ -68,6 +68,24 @@ def test_plan_folds_in_order_without_look_ahead(count, folds, horizon):
         assert val.stop - val.start == max(1, round(0.125 * val.stop))
 
 
+@pytest.mark.parametrize("count, folds, horizon", [(143, 3, 1), (300, 4, 3), (80, 2, 2)])
+def test_plan_folds_calibrate_between_validation_and_test(count, folds, horizon):
+    """With intervals, each fold's calibration part comes after its validation
+    part, with no target in common, and before its test part: its residuals
+    played no part in fitting the model or choosing its epoch."""
+    planned = plan_folds(count, folds, horizon, 0.1, 0.2, calibration_fraction=0.1)
+    plain = plan_folds(count, folds, horizon, 0.1, 0.2)
+    for fold, without in zip(planned, plain):
+        train, val, cal, test = fold["train"], fold["val"], fold["cal"], fold["test"]
+        assert test == without["test"] and val.stop - val.start >= 1
+        assert train.start == 0 and train.stop == val.start
+        # The last validation window's last target precedes the first calibration target.
+        assert (val.stop - 1) + horizon - 1 < cal.start
+        assert cal.start == val.stop + horizon - 1
+        assert (cal.stop - 1) + horizon - 1 < test.start and cal.stop == test.start - (horizon - 1)
+        assert cal.stop - cal.start == max(1, round(0.125 * without["val"].stop))
+
+
 def test_plan_folds_refuses_too_many_folds():
     with pytest.raises(ValueError, match="Expected enough windows for 29 folds.*lower --folds"):
         plan_folds(30, 29, 1, val_fraction=0.1, test_fraction=0.5)
@@ -147,10 +165,15 @@ def test_backtest_without_refit_trains_one_model(workdir):
     # The interval's scores follow; fold 1's are those of the model's own run.
     model = json.loads((run / "folds" / "model" / "run.json").read_text())
     model_scores = model["metrics"]["test"]["scores"]["lstm"]
-    for column in ("coverage", "mean_width", "pinball"):
+    for column in ("coverage_80", "mean_width_80", "pinball_80", "msis_80"):
         assert folds[column][0] == pytest.approx(model_scores[column])
+    # Calibrated on its own part, between validation and the first test part.
+    parts = model["data"]["parts"]
+    assert parts["val"]["last_target_date"] < parts["cal"]["first_target_date"]
+    assert parts["cal"]["last_target_date"] < folds["test_start"][0]
+    assert model["interval"]["calibration_windows"] == parts["cal"]["scored_windows"]
     # One model, one interval: the same width in every fold.
-    np.testing.assert_allclose(folds["mean_width"], folds["mean_width"][0], rtol=1e-6)
+    np.testing.assert_allclose(folds["mean_width_80"], folds["mean_width_80"][0], rtol=1e-6)
     assert "; 80% intervals cover " in done.stdout
     assert folds["train_end"].nunique() == 1 and folds["train_end"][0] < folds["test_start"][0]
     np.testing.assert_allclose(folds["skill"], 1 - folds["lstm_mae"] / folds["persistence_mae"])

@@ -6,6 +6,7 @@ import os
 
 import pytest
 import tensorflow as tf
+from _runs import FullDisk
 
 from keras_lstm_cell.forecast import cli
 from keras_lstm_cell.forecast import files
@@ -15,24 +16,8 @@ from keras_lstm_cell.forecast.timeseries import TimeSeries
 ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-class _FullDisk:
-    """A file object on a disk with no room left: every write fails with ENOSPC."""
-
-    def __init__(self, handle):
-        self.handle = handle
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        os.close(self.handle)
-
-    def write(self, data):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
 def test_a_failed_write_names_its_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(files.os, "fdopen", lambda handle, mode: _FullDisk(handle))
+    monkeypatch.setattr(files.os, "fdopen", lambda handle, mode: FullDisk(handle))
     with pytest.raises(OSError, match="No space left on device") as caught:
         files.write_json_atomic(tmp_path / "run.json", {"status": "training"})
     assert caught.value.errno == errno.ENOSPC
@@ -95,7 +80,7 @@ def test_train_on_a_full_disk_then_resume(tmp_path, monkeypatch, capsys):
         if not str(path).endswith(".png"):
             return write(path, data)
         with monkeypatch.context() as full:
-            full.setattr(files.os, "fdopen", lambda handle, mode: _FullDisk(handle))
+            full.setattr(files.os, "fdopen", lambda handle, mode: FullDisk(handle))
             return write(path, data)
 
     monkeypatch.setattr(training, "write_bytes_atomic", plot_on_a_full_disk)

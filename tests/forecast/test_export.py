@@ -74,7 +74,7 @@ def test_forecast_json_records_the_run(exported, series):
     run, path = exported
     with open(os.path.join(path, "forecast.json"), encoding="utf-8") as f:
         metadata = json.load(f)
-    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 3
+    assert metadata["format"] == export.FORMAT and metadata["format_version"] == 4
     assert metadata["columns"] == ["temp_max", "temp_min"]
     assert (metadata["target"], metadata["window"], metadata["horizon"]) == ("temp_max", 7, 2)
     assert metadata["step"] == "1 days 00:00:00"
@@ -278,8 +278,8 @@ def _damaged_copy(path, tmp_path, change):
             lambda m: m["last_window"]["values"][0].__setitem__(0, None),
             r"'last_window' holds values that are not finite",
         ),
-        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 3"),
-        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 3"),
+        (lambda m: m.update(format_version=99), r"format_version 99 is not one of 1 .. 4"),
+        (lambda m: m.update(format_version=0), r"format_version 0 is not one of 1 .. 4"),
         # Every entry `predict` and `evaluate` read, with its type and shape.
         (lambda m: m.pop("data"), r"forecast.json is damaged: no 'data'\)$"),
         (lambda m: m.update(data=[1]), r"'data' is \[1\], not an object\)$"),

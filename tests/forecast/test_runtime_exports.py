@@ -77,7 +77,7 @@ def test_predict_prints_the_same_forecast_in_every_runtime(workdir):
 def test_forecast_json_records_each_file_and_its_difference(workdir):
     path = workdir / "saved_models" / "m"
     metadata = export.load_metadata(path)
-    assert metadata["format_version"] == 3
+    assert metadata["format_version"] == 4
     assert sorted(metadata["runtimes"]) == ["litert", "onnx"]
     x = serving.read_series(metadata).values  # the training data, read again
     windows = np.stack([x[k : k + 7] for k in range(len(x) - 7)]).astype("float32")
