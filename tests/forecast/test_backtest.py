@@ -172,8 +172,8 @@ def test_backtest_without_refit_trains_one_model(workdir):
     assert parts["val"]["last_target_date"] < parts["cal"]["first_target_date"]
     assert parts["cal"]["last_target_date"] < folds["test_start"][0]
     assert model["interval"]["calibration_windows"] == parts["cal"]["scored_windows"]
-    # One model, one interval: the same width in every fold.
-    np.testing.assert_allclose(folds["mean_width_80"], folds["mean_width_80"][0], rtol=1e-6)
+    # One model, one set of offsets, times each window's spread: widths follow the data.
+    assert (folds["mean_width_80"] > 0).all() and folds["mean_width_80"].nunique() == 2
     assert "; 80% intervals cover " in done.stdout
     assert folds["train_end"].nunique() == 1 and folds["train_end"][0] < folds["test_start"][0]
     np.testing.assert_allclose(folds["skill"], 1 - folds["lstm_mae"] / folds["persistence_mae"])
