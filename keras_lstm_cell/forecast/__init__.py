@@ -5,6 +5,8 @@ concept: `config` (every setting), `timeseries` (reading a CSV), `frequency`
 (its calendar), `csv_format` (separators and number formats), `windows`
 (`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
+`panel` (many series in a long frame), `global_network` and `lstm_forecaster`
+(`LSTMForecaster`: one LSTM across many series, in memory),
 `callbacks`, `plotting`, `record` (`RunRecord`, run.json), `resume`,
 `backtest` (walk-forward backtests), `files` (safe writes), `export` (the
 export format: SavedModel and forecast.json), `serving` (`load_export`,
@@ -22,6 +24,7 @@ from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.distribute import replica_batch_size
 from keras_lstm_cell.forecast.distribute import split_cpu
 from keras_lstm_cell.forecast.evaluation import ForecastEvaluation
+from keras_lstm_cell.forecast.lstm_forecaster import LSTMForecaster
 from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.model import Forecaster
 from keras_lstm_cell.forecast.model import build_model
@@ -42,6 +45,7 @@ __all__ = [
     "ForecastEvaluation",
     "ForecastRun",
     "Forecaster",
+    "LSTMForecaster",
     "RunRecord",
     "TimeSeries",
     "backtest",
