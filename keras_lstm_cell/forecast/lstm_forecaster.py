@@ -233,6 +233,7 @@ class LSTMForecaster:
         self.panel = panel
         self.residuals = None
         if self.level:
+            # The last `horizon` values: after the validation windows' targets.
             self.residuals = self._calibration_residuals(panel, held, lengths[held] - self.horizon)
         return self
 
@@ -257,13 +258,14 @@ class LSTMForecaster:
         return callbacks
 
     def _calibration_residuals(self, panel, series, ends) -> np.ndarray:
-        """Residuals of the windows ending at `ends`, over their spread: `(N, H)`."""
+        """Residuals of the windows whose inputs end before row `ends` (and whose
+        targets start there), over their spread: `(N, H)`."""
         if len(series) == 0:
             raise ValueError(
                 f"Expected series of at least {3 * self.horizon + 1} values to calibrate "
                 f"intervals with horizon={self.horizon}. Received: none that long"
             )
-        x, y = panel.windows(series, ends - self.horizon, self.window, self.horizon)
+        x, y = panel.windows(series, ends, self.window, self.horizon)
         x = x[..., None].astype("float32")
         predicted = self.network.predict(x, batch_size=PREDICT_BATCH, verbose=0)
         spread = keras.ops.convert_to_numpy(window_spread(x, self.season))  # (N, 1)

@@ -234,3 +234,20 @@ def test_an_untrained_network_is_seasonal_naive(window, season):
     # Without a whole season in the window, the last value: seasonal naive of period 1.
     expected = seasonal_naive(series, window, horizon, season if season <= window else 1)
     np.testing.assert_allclose(network.predict(x.astype("float32"), verbose=0), expected, rtol=1e-6)
+
+
+def test_intervals_are_calibrated_on_the_last_values_only(fitted):
+    """The calibration residuals are those of each series' last `horizon`
+    values, forecast from the rows before them, over the window's seasonal
+    spread, computed here with NumPy: not the validation windows (the
+    `horizon` values before those), which chose the epoch."""
+    model, train, _ = fitted
+    rows = []
+    for _, series in train.groupby("unique_id", sort=False):
+        values = series["y"].to_numpy()
+        x = values[-HORIZON - model.window : -HORIZON].astype("float32")
+        forecast = model.network.predict(x[None, :, None], verbose=0)[0]
+        level = np.mean(np.abs(x))
+        spread = max(np.mean(np.abs(x[SEASON:] - x[:-SEASON])), 0.01 * level)
+        rows.append((values[-HORIZON:] - forecast) / spread)
+    np.testing.assert_allclose(model.residuals, np.stack(rows), rtol=1e-4, atol=1e-4)
