@@ -15,7 +15,7 @@ from raw values.
 The Dense head starts at zero, so an untrained network is seasonal naive.
 
 `ConformalBounds` adds prediction intervals: offsets per horizon step in
-units of the window's spread (`window_spread`, the mean absolute seasonal
+units of the window's spread (`seasonal_spread`, the mean absolute seasonal
 change within it), calibrated by `LSTMForecaster` on windows it was not
 trained or stopped on.
 """
@@ -26,6 +26,8 @@ import keras
 from keras import ops
 from keras.saving import register_keras_serializable
 
+from keras_lstm_cell.forecast.model import window_spread
+from keras_lstm_cell.forecast.model import with_bounds
 from keras_lstm_cell.simple_lstm import SimpleLSTM
 
 TINY = 1e-12  # the level of a window of zeros, which then forecasts zeros
@@ -47,17 +49,12 @@ def window_stats(windows):
     return center, ops.maximum(dev, SPREAD_FLOOR * window_level(windows))
 
 
-def window_spread(windows, season: int):
-    """`(B, W, 1)` raw windows -> `(B, 1)`: the mean absolute change over a
-    season (`season` rows; one row when the window is not longer than a
-    season) within each window, at least `SPREAD_FLOOR` times its level."""
-    values = windows[:, :, 0]
-    lag = season if season < values.shape[1] else 1
-    if values.shape[1] <= lag:
-        changes = ops.zeros_like(values[:, :1])
-    else:
-        changes = ops.mean(ops.abs(values[:, lag:] - values[:, :-lag]), axis=1, keepdims=True)
-    return ops.maximum(changes, SPREAD_FLOOR * window_level(windows))
+def seasonal_spread(windows, season: int):
+    """`(B, W, 1)` raw windows -> `(B, 1)`: `model.window_spread` over a season
+    (`season` rows; one row when the window is not longer than a season), at
+    least `SPREAD_FLOOR` times the window's level."""
+    lag = season if season < windows.shape[1] else 1
+    return window_spread(windows, 0, SPREAD_FLOOR * window_level(windows), lag)
 
 
 def seasonal_steps(window: int, horizon: int, season: int) -> list[int]:
@@ -111,7 +108,7 @@ class Correction(keras.layers.Layer):
 class ConformalBounds(keras.layers.Layer):
     """`[forecasts (B, H), raw windows (B, W, 1)]` -> `(B, H, 1 + 2K)`: the
     forecast, then each interval's lower and upper bound, its offsets times
-    the window's spread (`window_spread`) added.
+    the window's spread (`seasonal_spread`) added.
 
     Args:
         offsets: K pairs `(lower, upper)`, each a list of `H` numbers.
@@ -125,12 +122,7 @@ class ConformalBounds(keras.layers.Layer):
 
     def call(self, inputs):
         forecast, windows = inputs
-        spread = window_spread(windows, self.season)  # (B, 1)
-        columns = [forecast]
-        for lower, upper in self.offsets:
-            columns.append(forecast + ops.convert_to_tensor(lower, forecast.dtype) * spread)
-            columns.append(forecast + ops.convert_to_tensor(upper, forecast.dtype) * spread)
-        return ops.stack(columns, axis=-1)
+        return with_bounds(forecast, self.offsets, seasonal_spread(windows, self.season))
 
     def get_config(self):
         return {**super().get_config(), "offsets": self.offsets, "season": self.season}
@@ -154,7 +146,7 @@ def build_global_network(
     return keras.Model(windows, forecast, name="global_lstm")
 
 
-def with_bounds(network: keras.Model, offsets, season: int) -> keras.Model:
+def with_intervals(network: keras.Model, offsets, season: int) -> keras.Model:
     """`network` with `ConformalBounds` on its forecasts, over the same weights."""
     windows = keras.Input(network.input_shape[1:], name="windows")
     forecast = network(windows)

@@ -18,9 +18,9 @@ from keras_lstm_cell.forecast.config import check_levels
 from keras_lstm_cell.forecast.files import write_bytes_atomic
 from keras_lstm_cell.forecast.files import write_json_atomic
 from keras_lstm_cell.forecast.global_network import build_global_network
-from keras_lstm_cell.forecast.global_network import window_spread
+from keras_lstm_cell.forecast.global_network import seasonal_spread
 from keras_lstm_cell.forecast.global_network import window_stats
-from keras_lstm_cell.forecast.global_network import with_bounds
+from keras_lstm_cell.forecast.global_network import with_intervals
 from keras_lstm_cell.forecast.metrics import conformal_offsets
 from keras_lstm_cell.forecast.metrics import level_label
 from keras_lstm_cell.forecast.panel import ID_COL
@@ -268,7 +268,7 @@ class LSTMForecaster:
         x, y = panel.windows(series, ends, self.window, self.horizon)
         x = x[..., None].astype("float32")
         predicted = self.network.predict(x, batch_size=PREDICT_BATCH, verbose=0)
-        spread = keras.ops.convert_to_numpy(window_spread(x, self.season))  # (N, 1)
+        spread = keras.ops.convert_to_numpy(seasonal_spread(x, self.season))  # (N, 1)
         return (y - predicted) / spread
 
     # -- predict ---------------------------------------------------------------------------
@@ -330,7 +330,7 @@ class LSTMForecaster:
         offsets = self._offsets(level or [])
         if not offsets:
             return self.network
-        return with_bounds(self.network, offsets, self.season)
+        return with_intervals(self.network, offsets, self.season)
 
     def _frame(self, panel, series, forecasts, level, dates=None) -> pd.DataFrame:
         columns = {

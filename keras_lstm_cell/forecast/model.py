@@ -297,21 +297,22 @@ class _IntervalBounds(keras.layers.Layer):
         return with_bounds(forecast, self.offsets, spread)
 
 
-def window_spread(windows, target_index: int, floor: float):
+def window_spread(windows, target_index: int, floor, lag: int = 1):
     """`(B, W, F)` raw windows -> `(B, 1)`: the mean absolute change of the
-    target from one row to the next within each window, at least `floor`.
+    target over `lag` rows within each window, at least `floor` (a number, or
+    `(B, 1)` per window).
 
     The unit of a window's interval offsets: conformal residuals divided by it
     are comparable between quiet and busy windows (normalised split conformal,
     Lei et al., JASA 2018, §5.2), so an interval widens where the data moves
-    more, as it does when the season or the market changes. A window of one
-    row has no change: its spread is `floor`.
+    more, as it does when the season or the market changes. A window of at
+    most `lag` rows has no change: its spread is `floor`.
     """
     target = windows[:, :, target_index]  # (B, W)
-    if windows.shape[1] is not None and windows.shape[1] < 2:
+    if windows.shape[1] is not None and windows.shape[1] <= lag:
         changes = ops.zeros_like(target[:, :1])
     else:
-        changes = ops.mean(ops.abs(target[:, 1:] - target[:, :-1]), axis=1, keepdims=True)
+        changes = ops.mean(ops.abs(target[:, lag:] - target[:, :-lag]), axis=1, keepdims=True)
     return ops.maximum(changes, ops.cast(floor, changes.dtype))
 
 
