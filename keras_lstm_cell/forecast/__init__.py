@@ -6,7 +6,8 @@ concept: `config` (every setting), `timeseries` (reading a CSV), `frequency`
 (`make_windows`, `window_dataset`), `scaler`, `baselines`, `metrics`,
 `evaluation`, `data` (`ForecastData`), `model` (`build_model`, `Forecaster`),
 `panel` (many series in a long frame), `global_network` and `lstm_forecaster`
-(`LSTMForecaster`: one LSTM across many series, in memory),
+(`LSTMForecaster`: one LSTM across many series, in memory), `global_runs`
+(the commands' runs on a long CSV),
 `callbacks`, `plotting`, `record` (`RunRecord`, run.json), `resume`,
 `backtest` (walk-forward backtests), `files` (safe writes), `export` (the
 export format: SavedModel and forecast.json), `serving` (`load_export`,

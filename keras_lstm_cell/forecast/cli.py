@@ -5,6 +5,8 @@
     keras-lstm-cell backtest --folds 3          # walk-forward: train and score 3 times
     keras-lstm-cell predict --model saved_models/NAME [--csv new.csv] [--runtime litert]
     keras-lstm-cell evaluate --model saved_models/NAME [--csv new.csv] [--runtime onnx]
+    keras-lstm-cell train --csv long.csv --id-column unique_id --horizon 24   # many series
+    keras-lstm-cell predict --model saved_models/NAME --id H1               # one of them
 
 Errors a user can cause end with one line on stderr and exit code 2.
 """
@@ -28,6 +30,7 @@ from keras_lstm_cell import _startup
 from keras_lstm_cell.equations import VARIANTS
 from keras_lstm_cell.forecast import export
 from keras_lstm_cell.forecast import frequency
+from keras_lstm_cell.forecast import global_runs
 from keras_lstm_cell.forecast import serving
 from keras_lstm_cell.forecast import training
 from keras_lstm_cell.forecast.backtest import backtest
@@ -49,6 +52,7 @@ from keras_lstm_cell.forecast.data import prepare_data
 from keras_lstm_cell.forecast.data import resolve_config
 from keras_lstm_cell.forecast.distribute import get_strategy
 from keras_lstm_cell.forecast.files import check_plain_name
+from keras_lstm_cell.forecast.lstm_forecaster import LSTMForecaster
 from keras_lstm_cell.forecast.record import BACKTEST
 from keras_lstm_cell.forecast.record import RUN_RECORD
 from keras_lstm_cell.forecast.record import TRAIN
@@ -103,6 +107,11 @@ def _add_train_arguments(
 
 def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument("--csv", help="CSV file (default: embedded seattle_weather.csv)")
+    data.add_argument(
+        "--id-column",
+        help="column of series ids in a long CSV (a row per series and date): one LSTM "
+        "across all its series (LSTMForecaster); the target defaults to y, the dates to ds",
+    )
     data.add_argument("--date-column", help="date column, case-insensitive (default: detected)")
     data.add_argument(
         "--date-format",
@@ -303,6 +312,13 @@ def build_parser(
             help="data with the training columns (predict: default the last rows of "
             "the training data; evaluate: default its test part)",
         )
+        if name == "predict":
+            command.add_argument(
+                "--id",
+                action="append",
+                help="with a model trained with --id-column: this series alone "
+                "(repeat for more; default: every series)",
+            )
         command.add_argument(
             "--runtime",
             choices=RUNTIMES,
@@ -445,6 +461,8 @@ def _interrupted(logdir: str) -> int:
 
 
 def _train(args, defaults: dict, name_prefix: str | None) -> int:
+    if args.id_column is not None:
+        return _train_global(args, defaults, name_prefix)
     config, logdir, export_dir, record = _plan_run(args, defaults, name_prefix)
     # First of all TensorFlow work: a multi-worker strategy configures the runtime.
     strategy = get_strategy(config.distribute)
@@ -504,6 +522,8 @@ def _disk_full_named(logdir: str, export_dir: str | None, command: str = TRAIN):
 
 
 def _backtest(args, defaults: dict, name_prefix: str | None) -> int:
+    if args.id_column is not None:
+        return _backtest_global(args, defaults, name_prefix)
     config, logdir, _, record = _plan_run(args, defaults, name_prefix, BACKTEST)
     # `backtest --resume --logdir DIR`, as the messages say, goes on with its own folds.
     before = (record.details.get("backtest") or {}) if record is not None else {}
@@ -651,6 +671,13 @@ def _report(run) -> None:
 
 
 def _predict(args) -> int:
+    if global_runs.is_global_model(args.model):
+        return _predict_global(args)
+    if args.id:
+        raise ValueError(
+            f"Expected --id with a model trained with --id-column. Received: --id "
+            f"{args.id[0]} for {args.model}, a model of one series"
+        )
     forecasts, metadata = serving.next_forecast(args.model, args.csv, args.runtime)
     first, last = (value[:10] for value in forecasts.attrs["window_dates"])
     source = (
@@ -675,6 +702,8 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
+    if global_runs.is_global_model(args.model):
+        return _evaluate_global(args)
     evaluation, described = serving.evaluate_export(args.model, args.csv, args.runtime)
     what = "every window" if args.csv else "the test part of the training data"
     print(
@@ -683,6 +712,195 @@ def _evaluate(args) -> int:
     )
     print(evaluation.table())
     print(evaluation.verdict())
+    return 0
+
+
+# -- many series: --id-column -----------------------------------------------------------
+
+# The flags of train and backtest that a run across many series takes.
+_GLOBAL_READ = ("date_column", "target", "date_format", "na_values", "sep", "decimal", "thousands")
+_GLOBAL_MODEL = (
+    "freq", "window", "horizon", "units", "layers", "epochs", "batch_size", "learning_rate",
+    "patience", "season", "seed", "global_clipnorm",
+)  # fmt: skip
+
+
+def _global_settings(args, defaults: dict) -> tuple[dict, dict]:
+    """`(LSTMForecaster arguments, read settings)` from the flags; refuses the
+    flags of one series that a run across many does not take."""
+    given = _given_settings(args)
+    given.pop("csv", None)
+    taken = {*_GLOBAL_READ, *_GLOBAL_MODEL, "interval", "clipnorm", "clipvalue"}
+    refused = [k for k in given if k not in taken]
+    refused += [k for k in ("resume",) if getattr(args, k, False)]
+    if args.clipnorm is not None or args.clipvalue is not None:
+        refused.append("clipnorm" if args.clipnorm is not None else "clipvalue")
+    if refused:
+        shown = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise ValueError(
+            f"Expected the flags of a run across many series with --id-column (see --help). "
+            f"Received: {shown}, which only a run of one series takes"
+        )
+    if args.csv is None:
+        raise ValueError(
+            "Expected --csv with --id-column: the long CSV of the series. Received: none"
+        )
+    settings = {k: given[k] for k in _GLOBAL_MODEL if k in given}
+    settings.setdefault("horizon", ForecastConfig(**defaults).horizon)
+    if args.no_clip:
+        settings["global_clipnorm"] = None
+    if "interval" in given:
+        settings["level"] = [float(f"{100 * v:.10g}") for v in given["interval"]]
+    read = global_runs.ReadSettings(
+        id_column=args.id_column,
+        **{k: given[k] for k in _GLOBAL_READ if k in given and k != "na_values"},
+        na_values=tuple(given.get("na_values") or ()),
+    )
+    return settings, read
+
+
+def _global_plan(args, defaults, name_prefix, exports: bool = True):
+    settings, read = _global_settings(args, defaults)
+    if args.name is not None:
+        check_plain_name(args.name)
+    name = args.name or _default_name(args.csv, name_prefix)
+    logdir = args.logdir or os.path.join(RUNS_DIR, name)
+    export_dir = None
+    if exports and not args.no_export:
+        export_dir = args.export or os.path.join(MODELS_DIR, name)
+    frame, notes = global_runs.read_long_csv(args.csv, read)
+    # Checked before any work: the flags' and the data's errors first.
+    LSTMForecaster(**settings)
+    global_runs.check_outputs(logdir, export_dir, args.overwrite)
+    shown = global_runs.describe(frame)
+    print(
+        f"Data: {args.csv}: {shown['series']} series by {args.id_column!r}, {shown['rows']} "
+        f"rows, {shown['shortest']} .. {shown['longest']} values each, "
+        f"{shown['first_date']} .. {shown['last_date']}"
+    )
+    for note in notes:
+        print(f"  note: {note}")
+    read = {**read.to_dict(), "path": os.path.abspath(args.csv), "names": frame.attrs["names"]}
+    return settings, read, frame, logdir, export_dir
+
+
+def _describe_global(model) -> None:
+    print(
+        f"Model: one LSTM across the series: {model.layers} x LSTM(units={model.units}) + "
+        f"Dense, windows of {model.window} rows -> next {model.horizon}, season "
+        f"{model.season}, frequency {model.freq}, seed {model.seed}"
+    )
+
+
+def _train_global(args, defaults: dict, name_prefix: str | None) -> int:
+    settings, read, frame, logdir, export_dir = _global_plan(args, defaults, name_prefix)
+    runtimes = () if args.no_runtime_exports else tuple(export.RUNTIME_FILES)
+    with _sigterm_interrupts(), _disk_full_named(logdir, export_dir):
+        run = global_runs.train_global(
+            frame,
+            settings,
+            read,
+            logdir=logdir,
+            export_dir=export_dir,
+            overwrite=args.overwrite,
+            runtimes=runtimes,
+        )
+    _describe_global(run.model)
+    done = run.record.training
+    print(
+        f"Trained {done['epochs_run']} epochs"
+        + (f" (best {done['best_epoch'] + 1})" if done["best_epoch"] is not None else "")
+        + "."
+    )
+    print(
+        f"Test part: the last {run.model.horizon} values of each of {run.means['series']} "
+        f"series ({run.means['forecasts']} forecasts), means over the series, original units:"
+    )
+    print(global_runs.table(run.means))
+    print(global_runs.verdict(run.means))
+    print(f"Run:         {logdir}  (tensorboard --logdir {logdir})")
+    print(f"Per series:  {os.path.join(logdir, global_runs.SCORES)}")
+    print(f"Config:      {os.path.join(logdir, RUN_RECORD)}")
+    if export_dir is not None:
+        print(f"Model:       {export_dir}")
+        for runtime, written in run.runtimes.items():
+            print(f"{runtime_name(runtime) + ':':<12} {os.path.join(export_dir, written['file'])}")
+    return 0
+
+
+def _backtest_global(args, defaults: dict, name_prefix: str | None) -> int:
+    settings, read, frame, logdir, _ = _global_plan(args, defaults, name_prefix, exports=False)
+    folds = DEFAULT_FOLDS if args.folds is None else args.folds
+    if folds < 1:
+        raise ValueError(f"Expected --folds of at least 1. Received: --folds {folds}")
+    print(
+        f"Backtest: {folds} folds, the last {folds} x {settings['horizon']} values of each "
+        f"series, {'one model' if args.no_refit else 'a model per fold'}"
+    )
+    with _sigterm_interrupts(), _disk_full_named(logdir, None, BACKTEST):
+        run = global_runs.backtest_global(
+            frame,
+            settings,
+            read,
+            logdir=logdir,
+            folds=folds,
+            refit=not args.no_refit,
+            overwrite=args.overwrite,
+        )
+    _describe_global(run.model)
+    for fold, means in run.record.metrics["folds"].items():
+        print(
+            f"Fold {fold}/{folds}: {means['forecasts']} forecasts: sMAPE {means['lstm_smape']:.3f}"
+            f" vs seasonal naive {means['seasonal_naive_smape']:.3f}, MASE "
+            f"{means['lstm_mase']:.3f} vs {means['seasonal_naive_mase']:.3f}"
+        )
+    print()
+    _print_per_series(run.scores)
+    print()
+    print("All folds, means over the series and folds, original units:")
+    print(global_runs.table(run.means))
+    print(global_runs.verdict(run.means))
+    print(f"Folds:       {os.path.join(logdir, global_runs.BACKTEST_CSV)}")
+    print(f"Run:         {logdir}  (tensorboard --logdir {logdir})")
+    return 0
+
+
+def _print_per_series(scores) -> None:
+    """A line per series: its mean sMAPE and MASE, and seasonal naive's."""
+    means = scores.groupby(global_runs.ID_COL, sort=False)[
+        ["lstm_smape", "lstm_mase", "seasonal_naive_smape", "seasonal_naive_mase"]
+    ].mean()
+    width = max(9, *(len(str(i)) for i in means.index))
+    print(f"{'series':<{width}}  {'sMAPE':>8}  {'MASE':>7}  {'SN sMAPE':>8}  {'SN MASE':>7}")
+    for uid, row in means.iterrows():
+        print(
+            f"{uid!s:<{width}}  {row['lstm_smape']:>8.3f}  {row['lstm_mase']:>7.3f}  "
+            f"{row['seasonal_naive_smape']:>8.3f}  {row['seasonal_naive_mase']:>7.3f}"
+        )
+
+
+def _predict_global(args) -> int:
+    forecasts = global_runs.predict_global(args.model, args.csv, args.id, args.runtime)
+    runtime = "" if args.runtime == TENSORFLOW else f" ({runtime_name(args.runtime)})"
+    count = forecasts[global_runs.ID_COL].nunique()
+    source = args.csv if args.csv is not None else "its training data"
+    print(f"Forecasts of {count} series by {args.model}{runtime} after the end of {source}:")
+    print(forecasts.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    return 0
+
+
+def _evaluate_global(args) -> int:
+    scores, means, horizon = global_runs.evaluate_global(args.model, args.csv, args.runtime)
+    what = args.csv if args.csv is not None else "its training data (the test part)"
+    print(
+        f"{what}: the last {horizon} values of each of {means['series']} series, forecast "
+        "from the values before them, original units:"
+    )
+    _print_per_series(scores)
+    print()
+    print("Overall, means over the series:")
+    print(global_runs.table(means))
+    print(global_runs.verdict(means))
     return 0
 
 

@@ -32,6 +32,7 @@ MODEL_NAME = "lstm"  # the forecasts' column, and the prefix of the bounds' ("ls
 FORMATS = ("tf_saved_model", "litert", "onnx")
 MODEL_FILE, SETTINGS_FILE, ARRAYS_FILE = "model.keras", "forecaster.json", "arrays.npz"
 FILE_FORMAT = "keras-lstm-cell global forecaster"
+CHECKPOINT = os.path.join("checkpoints", "best.weights.h5")  # in `fit`'s logdir
 PREDICT_BATCH = 1024  # windows per call of the network
 
 # Defaults, each with its reason.
@@ -194,18 +195,8 @@ class LSTMForecaster:
                 checkpoint; `None` writes nothing.
         """
         panel = self._read(df)
-        self._resolve(panel)
-        held_out = self.horizon * (2 if self.level else 1)
+        holding, trained, ends = self._plan_fit(panel)
         lengths = panel.lengths
-        # Series long enough give their last values to stopping (and calibration).
-        holding = lengths >= held_out + self.horizon + 1
-        trained = panel.head(np.where(holding, lengths - held_out, lengths))
-        ends = _training_ends(trained.lengths, self.window, self.horizon)
-        if not any(len(e) for e in ends):
-            raise ValueError(
-                f"Expected a series of more than horizon={self.horizon} values to train on. "
-                f"Received: series of at most {int(lengths.max())} values"
-            )
         keras.utils.set_random_seed(self.seed)
         self.network = build_global_network(
             self.window, self.horizon, self.season, self.units, self.layers
@@ -237,6 +228,32 @@ class LSTMForecaster:
             self.residuals = self._calibration_residuals(panel, held, lengths[held] - self.horizon)
         return self
 
+    def check(self, df) -> None:
+        """Raises the `ValueError` that `fit(df)` would raise for its data, at once,
+        without training: bad input, series too short, too few for `level`."""
+        self._plan_fit(self._read(df))
+
+    def _plan_fit(self, panel: Panel):
+        """`(holding, trained, ends)`: which series hold out their last values,
+        the part of each that trains, and its windows' ends; checked."""
+        self._resolve(panel)
+        held_out = self.horizon * (2 if self.level else 1)
+        lengths = panel.lengths
+        # Series long enough give their last values to stopping (and calibration).
+        holding = lengths >= held_out + self.horizon + 1
+        trained = panel.head(np.where(holding, lengths - held_out, lengths))
+        ends = _training_ends(trained.lengths, self.window, self.horizon)
+        if not any(len(e) for e in ends):
+            raise ValueError(
+                f"Expected a series of more than horizon={self.horizon} values to train on. "
+                f"Received: series of at most {int(lengths.max())} values"
+            )
+        for percent in self.level or []:
+            needed = _calibration_series(percent)
+            if holding.sum() < needed:
+                raise _too_few_to_calibrate(percent, needed, int(holding.sum()), self.horizon)
+        return holding, trained, ends
+
     def _callbacks(self, logdir, validating: bool) -> list:
         monitor = "val_loss" if validating else "loss"
         callbacks = [
@@ -249,7 +266,7 @@ class LSTMForecaster:
             callbacks += [
                 keras.callbacks.TensorBoard(logdir),
                 keras.callbacks.ModelCheckpoint(
-                    os.path.join(logdir, "best.weights.h5"),
+                    os.path.join(logdir, CHECKPOINT),
                     monitor=monitor,
                     save_best_only=True,
                     save_weights_only=True,
@@ -290,15 +307,13 @@ class LSTMForecaster:
             try:
                 offsets.append(conformal_offsets(self.residuals, percent / 100))
             except ValueError:
-                needed = math.ceil(2 / (1 - percent / 100) - 1e-9) - 1
-                raise ValueError(
-                    f"Expected at least {needed} series of at least {3 * self.horizon + 1} "
-                    f"values to calibrate a {percent:g}% interval (one held-out window each). "
-                    f"Received: {len(self.residuals)}; ask for a lower level"
+                needed = _calibration_series(percent)
+                raise _too_few_to_calibrate(
+                    percent, needed, len(self.residuals), self.horizon
                 ) from None
         return offsets
 
-    def predict(self, df=None, level=None) -> pd.DataFrame:
+    def predict(self, df=None, level=None, *, serve=None) -> pd.DataFrame:
         """The `horizon` values after each series' end.
 
         Args:
@@ -307,6 +322,10 @@ class LSTMForecaster:
                 training or not; `None` for the training series.
             level: Interval levels in percent; `None` for those of the
                 constructor.
+            serve: A function from raw windows `(N, window, 1)` (float32)
+                to the network's output, `(N, horizon)` or `(N, horizon,
+                1 + 2K)` for the levels of `level`: an exported file run in
+                its runtime, say; `None` for the Keras network.
 
         Returns:
             A frame `unique_id, ds, lstm` (and `lstm-lo-80`, `lstm-hi-80`,
@@ -318,13 +337,23 @@ class LSTMForecaster:
         level = self.level if level is None else _percent_levels(level)
         series = np.arange(len(panel))
         x = panel.windows(series, panel.lengths, self.window)[..., None].astype("float32")
-        forecasts = self._serve(x, level)  # (S, H, 1 + 2K)
+        forecasts = self._serve(x, level, serve)  # (S, H, 1 + 2K)
         return self._frame(panel, series, forecasts, level)
 
-    def _serve(self, x: np.ndarray, level) -> np.ndarray:
-        model = self._serving_model(level)
-        out = np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), "float64")
-        return out if out.ndim == 3 else out[..., None]
+    def _serve(self, x: np.ndarray, level, serve=None) -> np.ndarray:
+        if serve is None:
+            model = self._serving_model(level)
+            out = np.asarray(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), "float64")
+        else:
+            out = np.asarray(serve(x), "float64")
+        expected = (len(x), self.horizon, 1 + 2 * len(level or []))
+        out = out if out.ndim == 3 else out[..., None]
+        if out.shape != expected:
+            raise ValueError(
+                f"Expected forecasts of shape {expected} (windows, horizon, 1 + 2 x levels). "
+                f"Received: {out.shape}"
+            )
+        return out
 
     def _serving_model(self, level) -> keras.Model:
         offsets = self._offsets(level or [])
@@ -368,6 +397,7 @@ class LSTMForecaster:
         n_windows = check_positive_int("n_windows", n_windows)
         step = self.horizon if step_size is None else check_positive_int("step_size", step_size)
         panel = self._read(df)
+        self._resolve(panel)  # the settings left to the data, as each fit resolves them
         back = self.horizon + step * (n_windows - 1)
         short = [panel.ids[k] for k in np.flatnonzero(panel.lengths < back + 2)]
         if short:
@@ -394,10 +424,16 @@ class LSTMForecaster:
 
     # -- files -----------------------------------------------------------------------------
 
-    def save(self, path) -> None:
+    def save(self, path, df=None) -> None:
         """Writes the fitted forecaster into directory `path` (new or empty): the
-        network (`model.keras`), the settings (JSON) and the arrays (`.npz`)."""
+        network (`model.keras`), the settings (JSON) and the arrays (`.npz`).
+
+        `df`, a frame like `fit`'s, gives the series saved with it, that
+        `predict()` forecasts from after `load`; `None` for those it was
+        fitted on. A forecaster fitted on all but each series' last values
+        (to score them) is saved with the whole series this way."""
         self._check_fitted()
+        panel = self.panel if df is None else self._read(df)
         path = os.fspath(path)
         if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)):
             raise ValueError(
@@ -405,7 +441,7 @@ class LSTMForecaster:
             )
         os.makedirs(path, exist_ok=True)
         self.network.save(os.path.join(path, MODEL_FILE))
-        arrays = {"values": self.panel.values, "starts": self.panel.starts}
+        arrays = {"values": panel.values, "starts": panel.starts}
         if self.residuals is not None:
             arrays["residuals"] = self.residuals
         buffer = _npz_bytes(arrays)
@@ -416,8 +452,8 @@ class LSTMForecaster:
                 "format": FILE_FORMAT,
                 "format_version": 1,
                 "config": self.get_config(),
-                "ids": [_json_id(i) for i in self.panel.ids],
-                "last": [_json_ds(d) for d in self.panel.last],
+                "ids": [_json_id(i) for i in panel.ids],
+                "last": [_json_ds(d) for d in panel.last],
                 "history": self.history,
             },
         )
@@ -496,6 +532,19 @@ def _percent_levels(level):
             f"Received: level={level!r}"
         )
     return [float(f"{100 * f:.10g}") for f in check_levels([v / 100 for v in levels])]
+
+
+def _calibration_series(percent: float) -> int:
+    """Held-out windows (one per series) that a `percent`% interval needs."""
+    return math.ceil(2 / (1 - percent / 100) - 1e-9) - 1
+
+
+def _too_few_to_calibrate(percent, needed: int, received: int, horizon: int) -> ValueError:
+    return ValueError(
+        f"Expected at least {needed} series of at least {3 * horizon + 1} values to "
+        f"calibrate a {percent:g}% interval (one held-out window each). Received: "
+        f"{received}; ask for a lower level"
+    )
 
 
 def _training_ends(lengths, window: int, horizon: int) -> list[np.ndarray]:
