@@ -36,10 +36,15 @@ Methods (`--methods`; Naive2 always runs, as the reference of OWA):
   cycle, scaled to mean 1); its last value, times the index of each future
   position, is the forecast. Otherwise naive;
 - `autoets`, `dynamic-theta`: statsforecast's `AutoETS` and
-  `DynamicOptimizedTheta` with season length m and 95% intervals;
+  `DynamicOptimizedTheta` with the models' season length and 95% intervals;
 - `nf-lstm`: neuralforecast's `LSTM` with its defaults and input size 2h;
 - `lstm-forecaster`: this package's `keras_lstm_cell.forecast.LSTMForecaster`
-  with a 95% interval.
+  with the models' season and a 95% interval.
+
+The models' season is m, except on M4 Weekly: M4 scores it with m = 1,
+but its series are weekly, with a yearly cycle of 52 weeks, which ETS,
+Theta and the LSTMForecaster are given (neuralforecast's LSTM takes no
+season). Seasonal naive, Naive2 and the scores keep m.
 A peer that is not installed (`pip install "keras-lstm-cell[bench]"`) is
 listed as such and the run goes on. Each method's fit and its forecast are
 timed apart, in seconds, over all series together; statsforecast's models
@@ -119,6 +124,14 @@ class SetSpec:
     source: str  # of the published numbers
     published: tuple[Published, ...]
     header_rows: int = 0  # tourism: length, start year (and start period) above the values
+    # The cycle the models are given, where the calendar has one that the
+    # competition's m leaves out: a year of 52 weeks for M4 Weekly (m = 1).
+    model_season: int | None = None
+
+
+def model_season(spec: SetSpec) -> int:
+    """The seasonal period the models are given: the calendar's, else m."""
+    return spec.season if spec.model_season is None else spec.model_season
 
 
 M4_SOURCE = "M4 competition, Evaluation and Ranks, point forecasts"
@@ -155,6 +168,7 @@ SETS = {
             test_file="Weekly-test.csv",
             horizon=13,
             season=1,
+            model_season=52,
             freq=1,
             source=M4_SOURCE,
             published=(
@@ -514,7 +528,7 @@ class StatsForecastMethod(Method):
     def _build(self):
         import statsforecast
 
-        model = self._model(season_length=self._spec.season)
+        model = self._model(season_length=model_season(self._spec))
         self._alias = str(model)
         return statsforecast.StatsForecast(models=[model], freq=self._spec.freq, n_jobs=1)
 
@@ -573,7 +587,11 @@ class LSTMForecasterMethod(Method):
         self._spec = spec
         # Integer `ds` carry no calendar: the set's season is given.
         self._forecaster = LSTMForecaster(
-            horizon=spec.horizon, freq=spec.freq, level=[LEVEL], season=spec.season, seed=seed
+            horizon=spec.horizon,
+            freq=spec.freq,
+            level=[LEVEL],
+            season=model_season(spec),
+            seed=seed,
         )
 
     def fit(self, train: pd.DataFrame) -> None:
@@ -787,6 +805,7 @@ def build_report(args, competition: Competition, results: list[Result], date, ho
         "series": len(competition.ids),
         "horizon": spec.horizon,
         "season": spec.season,
+        "model_season": model_season(spec),
         "freq": spec.freq,
         "notes": list(competition.notes),
         "results": [dataclasses.asdict(r) for r in results],
@@ -859,7 +878,8 @@ def main(argv=None) -> int:
     if args.json:
         write_json(args.json, build_report(args, competition, results, date, host))
     print(
-        f"{spec.name}: {count} series, h={spec.horizon}, m={spec.season}, freq={spec.freq}; "
+        f"{spec.name}: {count} series, h={spec.horizon}, m={spec.season}, models' season "
+        f"{model_season(spec)}, freq={spec.freq}; "
         f"{host['cpu']}, {host['cpus']} CPUs, load {load_before:.1f}; {date}"
     )
     print(format_table(spec, results))

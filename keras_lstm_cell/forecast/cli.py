@@ -110,7 +110,9 @@ def _add_data_arguments(data, defaults: ForecastConfig) -> None:
     data.add_argument(
         "--id-column",
         help="column of series ids in a long CSV (a row per series and date): one LSTM "
-        "across all its series (LSTMForecaster); the target defaults to y, the dates to ds",
+        "across all its series (LSTMForecaster); the target defaults to y, the dates to "
+        "ds, and --window, --units, --epochs, --batch-size, --patience and --seed to "
+        "LSTMForecaster's defaults",
     )
     data.add_argument("--date-column", help="date column, case-insensitive (default: detected)")
     data.add_argument(
@@ -731,7 +733,7 @@ def _global_settings(args, defaults: dict) -> tuple[dict, dict]:
     given = _given_settings(args)
     given.pop("csv", None)
     taken = {*_GLOBAL_READ, *_GLOBAL_MODEL, "interval", "clipnorm", "clipvalue"}
-    refused = [k for k in given if k not in taken]
+    refused = [{"cell_kwargs": "cell_variant"}.get(k, k) for k in given if k not in taken]
     refused += [k for k in ("resume",) if getattr(args, k, False)]
     if args.clipnorm is not None or args.clipvalue is not None:
         refused.append("clipnorm" if args.clipnorm is not None else "clipvalue")
@@ -746,6 +748,8 @@ def _global_settings(args, defaults: dict) -> tuple[dict, dict]:
             "Expected --csv with --id-column: the long CSV of the series. Received: none"
         )
     settings = {k: given[k] for k in _GLOBAL_MODEL if k in given}
+    if str(settings.get("freq", "")).isdigit():  # the step of integer positions
+        settings["freq"] = int(settings["freq"])
     settings.setdefault("horizon", ForecastConfig(**defaults).horizon)
     if args.no_clip:
         settings["global_clipnorm"] = None
@@ -804,6 +808,7 @@ def _train_global(args, defaults: dict, name_prefix: str | None) -> int:
             export_dir=export_dir,
             overwrite=args.overwrite,
             runtimes=runtimes,
+            verbose=_verbosity(args),
         )
     _describe_global(run.model)
     done = run.record.training
@@ -861,7 +866,7 @@ def _backtest_global(args, defaults: dict, name_prefix: str | None) -> int:
     print(global_runs.table(run.means))
     print(global_runs.verdict(run.means))
     print(f"Folds:       {os.path.join(logdir, global_runs.BACKTEST_CSV)}")
-    print(f"Run:         {logdir}  (tensorboard --logdir {logdir})")
+    print(f"Run:         {os.path.join(logdir, RUN_RECORD)}")
     return 0
 
 
@@ -882,7 +887,7 @@ def _print_per_series(scores) -> None:
 def _predict_global(args) -> int:
     forecasts = global_runs.predict_global(args.model, args.csv, args.id, args.runtime)
     runtime = "" if args.runtime == TENSORFLOW else f" ({runtime_name(args.runtime)})"
-    count = forecasts[global_runs.ID_COL].nunique()
+    count = forecasts.iloc[:, 0].nunique()  # the ids, under the CSV's name of their column
     source = args.csv if args.csv is not None else "its training data"
     print(f"Forecasts of {count} series by {args.model}{runtime} after the end of {source}:")
     print(forecasts.to_string(index=False, float_format=lambda v: f"{v:.6g}"))

@@ -56,6 +56,7 @@ from keras_lstm_cell.forecast.metrics import smape
 from keras_lstm_cell.forecast.panel import ID_COL
 from keras_lstm_cell.forecast.panel import TARGET_COL
 from keras_lstm_cell.forecast.panel import TIME_COL
+from keras_lstm_cell.forecast.panel import Panel
 from keras_lstm_cell.forecast.record import BACKTEST
 from keras_lstm_cell.forecast.record import FAILED
 from keras_lstm_cell.forecast.record import FINISHED
@@ -96,6 +97,11 @@ RUN_ENTRIES = (
 MODEL_ENTRIES = (MODEL_FILE, SETTINGS_FILE, ARRAYS_FILE, READ_SETTINGS, *RUNTIME_FILES.values())
 DEFAULT_DATE_COLUMN = TIME_COL
 DEFAULT_TARGET = TARGET_COL
+# What pandas.read_csv reads as missing by default; ids are kept as written.
+_MISSING_TEXT = frozenset(
+    ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+)  # fmt: skip
 # An integer `ds` below this is a position (1, 2, ...), above it a Unix time.
 _MAX_POSITION = 10**9
 
@@ -130,7 +136,8 @@ def read_long_csv(path, settings: ReadSettings) -> tuple[pd.DataFrame, list[str]
     `ValueError` naming the column, the row or the series.
     """
     path = os.fspath(path)
-    frame, notes = read_csv(path, settings.sep)
+    frame, notes = read_csv(path, settings.sep, keep_default_na=False)  # ids such as "NA"
+    sep = frame.attrs["sep"]
     source = os.path.basename(path)
     columns = list(frame.columns)
     id_column = resolve_column(columns, settings.id_column, "id_column", source)
@@ -141,17 +148,19 @@ def read_long_csv(path, settings: ReadSettings) -> tuple[pd.DataFrame, list[str]
             f"Expected three different columns for the ids, dates and values of {source}. "
             f"Received: id_column={id_column!r}, date_column={date_column!r}, target={target!r}"
         )
-    frame = frame[[id_column, date_column, target]]
-    frame = frame[frame.notna().any(axis=1)]  # fully empty lines
-    ids = frame[id_column]
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+    frame = frame[[id_column, date_column, target]].fillna("")
+    frame = frame[(frame.apply(lambda c: c.str.strip()) != "").any(axis=1)]  # empty lines
+    ids = frame[id_column].str.strip()
+    if (ids == "").any():
+        row = int(np.flatnonzero((ids == "").to_numpy())[0])
         raise ValueError(
             f"Expected an id in every row of column {id_column!r} of {source}. Received: an "
             f"empty id in data row {int(frame.index[row]) + 1}"
         )
-    dates = _read_dates(frame[date_column], date_column, source, settings.date_format, notes)
-    values = _read_values(frame[target], target, source, settings, notes)
+    dates = _read_dates(
+        _missing_marked(frame[date_column]), date_column, source, settings.date_format, notes
+    )
+    values = _read_values(_missing_marked(frame[target]), target, source, settings, sep, notes)
     missing = values.isna().to_numpy()
     if missing.any():
         shown = list(pd.unique(ids[missing]))
@@ -160,12 +169,15 @@ def read_long_csv(path, settings: ReadSettings) -> tuple[pd.DataFrame, list[str]
             f"{int(missing.sum())} missing values in series {[str(i) for i in shown[:5]]}"
             f"{' and more' if len(shown) > 5 else ''}; fill or drop them first"
         )
-    long = pd.DataFrame(
-        {ID_COL: ids.astype(str).str.strip().to_numpy(), TIME_COL: dates, TARGET_COL: values}
-    )
+    long = pd.DataFrame({ID_COL: ids.to_numpy(), TIME_COL: dates, TARGET_COL: values})
     long = long.sort_values([ID_COL, TIME_COL], kind="stable", ignore_index=True)
     long.attrs["names"] = {"id": id_column, "ds": date_column, "y": target}
     return long, notes
+
+
+def _missing_marked(text: pd.Series) -> pd.Series:
+    """Text with the fields pandas reads as missing by default (``, `NA`, `null`, ...) as NaN."""
+    return text.mask(text.str.strip().isin(_MISSING_TEXT))
 
 
 def _date_column(columns, name, source) -> str:
@@ -191,7 +203,9 @@ def _read_dates(text: pd.Series, column, source, date_format, notes):
     return parse_dates(text, column, source, notes, date_format).to_numpy()
 
 
-def _read_values(text: pd.Series, column, source, settings: ReadSettings, notes) -> pd.Series:
+def _read_values(
+    text: pd.Series, column, source, settings: ReadSettings, sep: str, notes
+) -> pd.Series:
     decimal, thousands = check_number_format(settings.decimal, settings.thousands)
     codes = {str(code).strip() for code in settings.na_values}
     stripped = text.astype(str).str.strip()
@@ -199,7 +213,10 @@ def _read_values(text: pd.Series, column, source, settings: ReadSettings, notes)
     if codes and coded.any():
         notes.append(f"read {int(coded.sum())} values coded {sorted(codes)} as missing")
     text = text.mask(coded)
-    decimal, thousands = csv_format.number_format([text], ",", decimal, thousands)
+    decimal, thousands = csv_format.number_format([text], sep, decimal, thousands)
+    if (decimal, thousands) != (".", None):
+        shown = f"decimal {decimal!r}" + (f", thousands {thousands!r}" if thousands else "")
+        notes.append(f"read the numbers of {column!r} with {shown}")
     plain = csv_format.to_plain_numbers(text, decimal, thousands)
     values = pd.to_numeric(plain, errors="coerce")
     bad = values.isna() & plain.notna() & (plain.astype(str).str.strip() != "")
@@ -228,7 +245,8 @@ def baselines(history: np.ndarray, horizon: int, season: int) -> dict:
 
 def mase_scale(history: np.ndarray, season: int) -> float:
     """In-sample MAE of seasonal naive (of persistence if the series is not
-    longer than a season), M4's MASE denominator; NaN for a constant series."""
+    longer than a season), M4's MASE denominator; 0 for a constant series
+    (whose MASE is then NaN), NaN for a single value."""
     lag = season if len(history) > season else 1
     if len(history) <= lag:
         return float("nan")
@@ -258,7 +276,8 @@ def overall(scores: pd.DataFrame) -> dict:
     means = {c: float(scores[c].mean()) for c in columns}
     means["series"] = int(scores[ID_COL].nunique())
     means["forecasts"] = int(scores["forecasts"].sum())
-    better = scores[f"{MODEL_NAME}_mase"] < scores["seasonal_naive_mase"]
+    per_series = scores.groupby(ID_COL)[[f"{MODEL_NAME}_mase", "seasonal_naive_mase"]].mean()
+    better = per_series[f"{MODEL_NAME}_mase"] < per_series["seasonal_naive_mase"]
     means["better_than_seasonal_naive"] = int(better.sum())
     return means
 
@@ -363,15 +382,18 @@ def describe(frame: pd.DataFrame) -> dict:
     }
 
 
-def split_test(frame: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each series' values before its last `horizon`, and those last `horizon`."""
+def split_test(
+    frame: pd.DataFrame, horizon: int, what: str = "its test part"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each series' values before its last `horizon` (a backtest's: all its
+    folds'), and those last `horizon`, which are `what` (for messages)."""
     from_end = frame.groupby(ID_COL, sort=False).cumcount(ascending=False)
     sizes = frame.groupby(ID_COL, sort=False)[TIME_COL].transform("size")
     short = pd.unique(frame.loc[sizes <= horizon + 1, ID_COL])
     if len(short):
         raise ValueError(
-            f"Expected every series to have more than horizon + 1 = {horizon + 1} values: the "
-            f"last {horizon} of each are its test part. Received: shorter series "
+            f"Expected every series to have more than {horizon + 1} values: the last "
+            f"{horizon} of each are {what}. Received: shorter series "
             f"{[str(i) for i in short[:5]]}{' and more' if len(short) > 5 else ''}"
         )
     return frame[from_end >= horizon], frame[from_end < horizon]
@@ -388,13 +410,19 @@ def check_outputs(logdir: str, export_dir: str | None, overwrite: bool) -> None:
                 "holds an earlier run; pass --overwrite to replace it, or choose another --name"
             )
     if export_dir is not None:
-        check_writable_directory(export_dir, "export")
-        state = check_owned_directory(export_dir, "export", _is_model_folder, MODEL_ENTRIES)
-        if state == "ours" and not overwrite:
-            raise ValueError(
-                f"Expected `export` to be a new directory. Received: export={export_dir!r}, "
-                "which holds an earlier model; pass --overwrite to replace it"
-            )
+        check_outputs_export(export_dir, overwrite)
+
+
+def check_outputs_export(export_dir: str, overwrite: bool) -> None:
+    """Refuses a model folder the tool may not replace: one it did not write,
+    or one it did, without `overwrite`."""
+    check_writable_directory(export_dir, "export")
+    state = check_owned_directory(export_dir, "export", _is_model_folder, MODEL_ENTRIES)
+    if state == "ours" and not overwrite:
+        raise ValueError(
+            f"Expected `export` to be a new directory. Received: export={export_dir!r}, "
+            "which holds an earlier model; pass --overwrite to replace it"
+        )
 
 
 def _is_model_folder(path) -> bool:
@@ -419,6 +447,7 @@ def train_global(
     export_dir: str | None,
     overwrite: bool = False,
     runtimes=(LITERT, ONNX),
+    verbose: int = 0,
 ) -> GlobalRun:
     """Fits one `LSTMForecaster(**forecaster)` on all but each series' last
     `horizon` values, scores those per series, and saves it with the whole
@@ -431,23 +460,37 @@ def train_global(
     check_outputs(logdir, export_dir, overwrite)
     model = LSTMForecaster(**forecaster)
     train_part, test_part = split_test(frame, model.horizon)
+    model.check(frame)  # every row: a repeated date or a gap in the test part too
     model.check(train_part)
     record = _new_record(frame, forecaster, read, TRAIN, logdir, export_dir)
     with _run_directory(logdir, record, overwrite):
-        model.fit(train_part, logdir=logdir)
-        forecasts = model.predict(train_part).merge(test_part, on=[ID_COL, TIME_COL])
+        model.fit(train_part, logdir=logdir, verbose=verbose)
+        forecasts = _with_truth(model.predict(train_part), test_part)
         scores = score_forecasts(forecasts, train_part, model.horizon, model.season, model.level)
         means = overall(scores)
         _write_csv(os.path.join(logdir, SCORES), scores)
         written = {}
         if export_dir is not None:
-            written = save_model_folder(model, frame, read, export_dir, runtimes, record.run_id)
+            written = save_model_folder(
+                model, frame, read, export_dir, runtimes, record.run_id, overwrite
+            )
         record.mark(
             FINISHED, training=_training(model), metrics={"test": means, "runtimes": written}
         )
         record.freq = str(model.freq)
         record.details["model"] = model.get_config()
     return GlobalRun(model, scores, means, record, written)
+
+
+def _with_truth(forecasts: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """The forecasts beside the values they forecast, one to one, all of them."""
+    merged = forecasts.merge(truth, on=[ID_COL, TIME_COL], validate="one_to_one")
+    if len(merged) != len(forecasts) or len(merged) != len(truth):
+        raise ValueError(
+            f"Expected a value for each forecast date. Received: {len(truth)} values for "
+            f"{len(forecasts)} forecasts, {len(merged)} on the same dates"
+        )
+    return merged
 
 
 @contextlib.contextmanager
@@ -483,6 +526,9 @@ def backtest_global(
     into `logdir`."""
     check_outputs(logdir, None, overwrite)
     model = LSTMForecaster(**forecaster)
+    model.check(frame)
+    # The first fold's model sees the least: all but the folds' values.
+    model.check(split_test(frame, folds * model.horizon, f"the {folds} folds' tests")[0])
     record = _new_record(frame, forecaster, read, BACKTEST, logdir, None)
     with _run_directory(logdir, record, overwrite):
         forecasts = model.cross_validation(frame, n_windows=folds, refit=refit)
@@ -510,11 +556,9 @@ def _training(model: LSTMForecaster) -> dict:
 
 
 def _new_record(frame, forecaster, read, command, logdir, export_dir) -> RunRecord:
-    values = io.BytesIO()
-    frame.to_csv(values, index=False)
     record = RunRecord.new(
         {**forecaster, "id_column": read.get("id_column")},
-        _fingerprint(read.get("path"), values.getvalue()),
+        _fingerprint(read.get("path"), frame),
         command,
     )
     record.data = describe(frame)
@@ -524,11 +568,19 @@ def _new_record(frame, forecaster, read, command, logdir, export_dir) -> RunReco
     return record
 
 
-def _fingerprint(path, content: bytes) -> dict:
+def _fingerprint(path, frame: pd.DataFrame) -> dict:
+    """The data's file and SHA-256, or for a frame given without a file its values'."""
     if path is None:
-        rows = content.count(b"\n") - 1
-        sha256 = hashlib.sha256(content).hexdigest()
-        return {"path": None, "embedded": False, "in_memory": True, "sha256": sha256, "rows": rows}
+        content = io.BytesIO()
+        frame.to_csv(content, index=False)
+        sha256 = hashlib.sha256(content.getvalue()).hexdigest()
+        return {
+            "path": None,
+            "embedded": False,
+            "in_memory": True,
+            "sha256": sha256,
+            "rows": len(frame),
+        }
     return {"path": os.path.abspath(path), "embedded": False, "sha256": file_sha256(path)}
 
 
@@ -540,11 +592,19 @@ def _write_csv(path: str, frame: pd.DataFrame) -> None:
 
 
 def save_model_folder(
-    model: LSTMForecaster, frame: pd.DataFrame, read: dict, path: str, runtimes, run_id: str
+    model: LSTMForecaster,
+    frame: pd.DataFrame,
+    read: dict,
+    path: str,
+    runtimes,
+    run_id: str,
+    overwrite: bool = False,
 ) -> dict:
     """Writes the model folder beside `path`, then moves it there whole: the
     forecaster with the series of `frame`, each of `runtimes`' files (checked in
-    its runtime by `LSTMForecaster.export`) and `long_csv.json`."""
+    its runtime by `LSTMForecaster.export`) and `long_csv.json`. The folder is
+    read back and its forecasts compared before it replaces `path`, which is
+    checked again then: only a model of the tool's, and only with `overwrite`."""
     remove_stale_temporaries(path)
     temporary = make_temporary_directory(path)
     try:
@@ -562,11 +622,29 @@ def save_model_folder(
             os.path.join(temporary, READ_SETTINGS),
             {"format": READ_FORMAT, "run_id": run_id, "read": read, "runtimes": written},
         )
+        _check_read_back(model, frame, temporary)
+        check_outputs_export(path, overwrite)
         replace_directory(temporary, path)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
     return written
+
+
+def _check_read_back(model: LSTMForecaster, frame: pd.DataFrame, folder: str) -> None:
+    """The saved forecaster, loaded, forecasts `frame`'s series as `model` does."""
+    loaded, _ = load_model_folder(folder)
+    first = frame[frame[ID_COL].isin(loaded.panel.ids[:8])]
+    expected, got = model.predict(first), loaded.predict()
+    got = got[got[ID_COL].isin(loaded.panel.ids[:8])].reset_index(drop=True)
+    columns = [c for c in expected.columns if c.startswith(MODEL_NAME)]
+    difference = np.abs(got[columns].to_numpy() - expected[columns].to_numpy()).max()
+    scale = max(1.0, float(np.abs(expected[columns].to_numpy()).max()))
+    if not difference <= 1e-5 * scale:
+        raise ValueError(
+            f"Expected the saved model to forecast as the trained one. Received: a largest "
+            f"difference of {difference:.3g}; nothing was saved"
+        )
 
 
 def read_model_settings(path) -> dict:
@@ -670,8 +748,9 @@ def evaluate_global(path, csv=None, runtime: str = TENSORFLOW):
         )
     else:
         frame = read_like_training(settings, csv)
+        Panel.from_frame(frame, freq=model.panel.freq)  # a repeated date or a gap: refused
     history, test = split_test(frame, model.horizon)
     forecasts = model.predict(history, serve=runtime_server(path, settings, runtime))
-    forecasts = forecasts.merge(test, on=[ID_COL, TIME_COL])
+    forecasts = _with_truth(forecasts, test)
     scores = score_forecasts(forecasts, history, model.horizon, model.season, model.level)
     return scores, overall(scores), model.horizon

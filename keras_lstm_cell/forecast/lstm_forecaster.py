@@ -143,6 +143,7 @@ class LSTMForecaster:
         self.network = None
         self.panel = None
         self.residuals = None  # (N, horizon) calibration residuals over their spread
+        self._served = None  # ((network, residuals, levels), the model serving them)
         self.history = {}
 
     # -- settings --------------------------------------------------------------------------
@@ -185,7 +186,7 @@ class LSTMForecaster:
 
     # -- fit -------------------------------------------------------------------------------
 
-    def fit(self, df, logdir=None) -> LSTMForecaster:
+    def fit(self, df, logdir=None, verbose: int = 0) -> LSTMForecaster:
         """Trains one network on windows of every series of `df`; returns `self`.
 
         Args:
@@ -193,6 +194,8 @@ class LSTMForecaster:
                 one series as a `pandas.Series` indexed by date.
             logdir: A directory for TensorBoard logs and the best weights'
                 checkpoint; `None` writes nothing.
+            verbose: Keras's `fit` verbosity: 0 silent, 1 a progress bar,
+                2 a line per epoch.
         """
         panel = self._read(df)
         holding, trained, ends = self._plan_fit(panel)
@@ -218,7 +221,7 @@ class LSTMForecaster:
             validation_data=validation if len(held) else None,
             epochs=self.epochs,
             callbacks=self._callbacks(logdir, bool(len(held))),
-            verbose=0,
+            verbose=verbose,
         )
         self.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.panel = panel
@@ -356,10 +359,14 @@ class LSTMForecaster:
         return out
 
     def _serving_model(self, level) -> keras.Model:
-        offsets = self._offsets(level or [])
-        if not offsets:
-            return self.network
-        return with_intervals(self.network, offsets, self.season)
+        """The network, with the bounds of `level` if any: one model per network and
+        levels, kept, so that its predict function is traced once, not per call."""
+        key = (id(self.network), id(self.residuals), tuple(level or ()))
+        if self._served is None or self._served[0] != key:
+            offsets = self._offsets(level or [])
+            model = with_intervals(self.network, offsets, self.season) if offsets else self.network
+            self._served = (key, model)
+        return self._served[1]
 
     def _frame(self, panel, series, forecasts, level, dates=None) -> pd.DataFrame:
         columns = {

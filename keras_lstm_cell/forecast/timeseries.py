@@ -80,10 +80,14 @@ def default_dataset_path() -> str:
     return str(importlib.resources.files("keras_lstm_cell.forecast") / "datasets" / DEFAULT_DATASET)
 
 
-def read_csv(path, sep: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+def read_csv(
+    path, sep: str | None = None, keep_default_na: bool = True
+) -> tuple[pd.DataFrame, list[str]]:
     """Reads a CSV as text columns, skipping a CryptoDataDownload banner line.
 
     The separator (`,`, `;`, tab or `|`) is detected unless `sep` is given.
+    `keep_default_na=False` keeps every field as text (an id "NA" stays
+    "NA"; an empty field is "").
     Returns the frame (every column as read, names stripped of spaces; its
     `attrs["sep"]` is the separator) and the notes on what was done to it.
     """
@@ -112,7 +116,12 @@ def read_csv(path, sep: str | None = None) -> tuple[pd.DataFrame, list[str]]:
             notes.append(f"read as a {csv_format.shown_separator(sep)} file")
     try:
         frame = pd.read_csv(
-            path, sep=sep, skiprows=skiprows, dtype=str, encoding="utf-8-sig", keep_default_na=True
+            path,
+            sep=sep,
+            skiprows=skiprows,
+            dtype=str,
+            encoding="utf-8-sig",
+            keep_default_na=keep_default_na,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ValueError(

@@ -205,7 +205,7 @@ def _bad(rows: pd.DataFrame, path="bad.csv") -> str:
         (["train", "--csv", "panel.csv", "--id-column", "unique_id", "--target", "sales"],
          "Received: target='sales'"),
         (["train", "--csv", "panel.csv", "--id-column", "unique_id", "--horizon", "200"],
-         "Expected every series to have more than horizon + 1 = 201 values"),
+         "Expected every series to have more than 201 values: the last 200 of each are its test"),
         (["train", "--csv", "panel.csv", "--id-column", "unique_id", "--interval", "0.95"],
          "Expected at least 39 series"),
     ],
@@ -256,16 +256,66 @@ def test_an_earlier_run_is_replaced_only_when_asked(trained, capsys, monkeypatch
 def test_long_csv_formats(tmp_path):
     """A semicolon file with decimal commas and day-first dates, and integer positions."""
     (tmp_path / "eu.csv").write_text(
-        "Store;Datum;Umsatz\nB;13/01/2024;1,5\nA;13/01/2024;2,25\nA;14/01/2024;3,0\n"
-        "B;14/01/2024;4,75\n"
-    )
-    frame, _ = read_long_csv(
+        "Store;Datum;Umsatz\nNA;13/01/2024;1,125\nA;13/01/2024;2,25\nA;14/01/2024;3,0\n"
+        "NA;14/01/2024;4,75\n;;\n"
+    )  # "NA": Namibia's stores, not a missing id
+    frame, notes = read_long_csv(
         tmp_path / "eu.csv", ReadSettings("store", date_column="datum", target="umsatz")
     )
-    assert frame["unique_id"].tolist() == ["A", "A", "B", "B"]
+    assert frame["unique_id"].tolist() == ["A", "A", "NA", "NA"]
     assert frame["ds"].tolist() == [pd.Timestamp("2024-01-13"), pd.Timestamp("2024-01-14")] * 2
-    assert frame["y"].tolist() == [2.25, 3.0, 1.5, 4.75]
+    assert frame["y"].tolist() == [2.25, 3.0, 1.125, 4.75]
+    assert "read the numbers of 'Umsatz' with decimal ','" in notes
     assert frame.attrs["names"] == {"id": "Store", "ds": "Datum", "y": "Umsatz"}
     (tmp_path / "m4.csv").write_text("unique_id,ds,y\nH1,1,605\nH1,2,586\nH2,1,3124\n")
     frame, _ = read_long_csv(tmp_path / "m4.csv", ReadSettings("unique_id"))
     assert frame["ds"].tolist() == [1, 2, 1] and frame["y"].tolist() == [605, 586, 3124]
+
+
+def test_a_file_with_its_own_names_end_to_end(workdir, capsys):
+    """A semicolon file with decimal commas, day-first dates and columns of its own
+    names: trained, predicted under those names, evaluated."""
+    panel = hourly_panel(count=10)
+    panel["ds"] = panel["ds"].dt.strftime("%d/%m/%Y %H:%M")
+    panel["y"] = panel["y"].map(lambda v: f"{v:.4f}".replace(".", ","))
+    panel.rename(columns={"unique_id": "Sensor", "ds": "Zeit", "y": "Wert"}).to_csv(
+        "sensors.csv", sep=";", index=False
+    )
+    args = ["--id-column", "sensor", "--date-column", "zeit", "--target", "wert"]
+    tiny = ["--horizon", "6", "--epochs", "1", "--units", "4", "--verbose", "0"]
+    assert cli.main(["train", "--csv", "sensors.csv", *args, *tiny, "--name", "s",
+                     "--no-runtime-exports"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", "saved_models/s", "--id", "s04"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["Sensor", "Zeit", "lstm"]
+    last = pd.to_datetime(panel.loc[panel["unique_id"] == "s04", "ds"], dayfirst=True).max()
+    assert lines[2].split()[:3] == ["s04", *str(last + pd.Timedelta(hours=1)).split()]
+    model = LSTMForecaster.load("saved_models/s")
+    expected = model.predict()
+    expected = expected.loc[expected["unique_id"] == "s04", "lstm"].to_numpy()
+    np.testing.assert_allclose([float(line.split()[3]) for line in lines[2:]], expected, 1e-5)
+    assert cli.main(["evaluate", "--model", "saved_models/s", "--csv", "sensors.csv"]) == 0
+    assert "the last 6 values of each of 10 series" in capsys.readouterr().out
+    assert cli.main(["predict", "--model", "saved_models/s", "--runtime", "onnx"]) == 2
+    assert "Received: the model was saved without it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "backtest"])
+def test_bad_rows_anywhere_are_refused_before_anything_is_written(workdir, capsys, command):
+    panel = pd.read_csv("panel.csv")
+    last = panel.groupby("unique_id").tail(1).index[1]  # a test value of series s01
+    _bad(pd.concat([panel, panel.loc[[last]]]))
+    args = [command, "--csv", "bad.csv", "--id-column", "unique_id", "--horizon", "6"]
+    assert cli.main([*args, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "1 repeated dates in series ['s01']" in err[0], err
+    assert sorted(os.listdir(workdir)) == ["bad.csv", "panel.csv"]
+
+
+def test_a_backtest_longer_than_the_series_writes_nothing(workdir, capsys):
+    args = ["backtest", "--csv", "panel.csv", "--id-column", "unique_id", "--horizon", "48"]
+    assert cli.main([*args, "--folds", "4", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "more than 193 values: the last 192 of each are the 4 folds'" in err[0]
+    assert sorted(os.listdir(workdir)) == ["panel.csv"]
