@@ -51,7 +51,9 @@ from keras_lstm_cell.forecast.lstm_forecaster import LSTMForecaster
 from keras_lstm_cell.forecast.metrics import coverage
 from keras_lstm_cell.forecast.metrics import level_label
 from keras_lstm_cell.forecast.metrics import mae
+from keras_lstm_cell.forecast.metrics import mase
 from keras_lstm_cell.forecast.metrics import msis
+from keras_lstm_cell.forecast.metrics import naive_scale
 from keras_lstm_cell.forecast.metrics import smape
 from keras_lstm_cell.forecast.panel import ID_COL
 from keras_lstm_cell.forecast.panel import TARGET_COL
@@ -248,9 +250,7 @@ def mase_scale(history: np.ndarray, season: int) -> float:
     longer than a season), M4's MASE denominator; 0 for a constant series
     (whose MASE is then NaN), NaN for a single value."""
     lag = season if len(history) > season else 1
-    if len(history) <= lag:
-        return float("nan")
-    return float(np.mean(np.abs(history[lag:] - history[:-lag])))
+    return naive_scale(history, lag) if len(history) > lag else float("nan")
 
 
 def score_series(truth, forecasts: dict, scale: float, bounds: dict) -> dict:
@@ -258,10 +258,9 @@ def score_series(truth, forecasts: dict, scale: float, bounds: dict) -> dict:
     coverage and MSIS; `bounds` is `{level: (lower, upper)}`, in percent."""
     row = {}
     for name, predicted in forecasts.items():
-        error = mae(truth, predicted)
-        row[f"{name}_mae"] = error
+        row[f"{name}_mae"] = mae(truth, predicted)
         row[f"{name}_smape"] = smape(truth, predicted)
-        row[f"{name}_mase"] = error / scale if scale > 0 else float("nan")
+        row[f"{name}_mase"] = mase(truth, predicted, scale)  # NaN for a zero or NaN scale
     for percent, (lower, upper) in bounds.items():
         label = level_label(percent / 100)
         row[f"coverage_{label}"] = coverage(truth, lower, upper)
@@ -738,14 +737,7 @@ def evaluate_global(path, csv=None, runtime: str = TENSORFLOW):
     test part) forecast from the values before them."""
     model, settings = load_model_folder(path)
     if csv is None:
-        panel = model.panel
-        frame = pd.DataFrame(
-            {
-                ID_COL: np.repeat(np.asarray(panel.ids, dtype=object), panel.lengths),
-                TIME_COL: [d for k in range(len(panel)) for d in panel.dates(k)],
-                TARGET_COL: panel.values,
-            }
-        )
+        frame = model.panel.to_frame()
     else:
         frame = read_like_training(settings, csv)
         Panel.from_frame(frame, freq=model.panel.freq)  # a repeated date or a gap: refused

@@ -143,7 +143,7 @@ class LSTMForecaster:
         self.network = None
         self.panel = None
         self.residuals = None  # (N, horizon) calibration residuals over their spread
-        self._served = None  # ((network, residuals, levels), the model serving them)
+        self._served = None  # (levels, the model serving them); reset with the network
         self.history = {}
 
     # -- settings --------------------------------------------------------------------------
@@ -226,6 +226,7 @@ class LSTMForecaster:
         self.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         self.panel = panel
         self.residuals = None
+        self._served = None  # a new network, new residuals
         if self.level:
             # The last `horizon` values: after the validation windows' targets.
             self.residuals = self._calibration_residuals(panel, held, lengths[held] - self.horizon)
@@ -361,7 +362,7 @@ class LSTMForecaster:
     def _serving_model(self, level) -> keras.Model:
         """The network, with the bounds of `level` if any: one model per network and
         levels, kept, so that its predict function is traced once, not per call."""
-        key = (id(self.network), id(self.residuals), tuple(level or ()))
+        key = tuple(level or ())
         if self._served is None or self._served[0] != key:
             offsets = self._offsets(level or [])
             model = with_intervals(self.network, offsets, self.season) if offsets else self.network
@@ -418,9 +419,9 @@ class LSTMForecaster:
             seen = panel.head(cutoffs)
             if refit or model is None:
                 model = LSTMForecaster(**{**self.get_config(), "freq": panel.freq}).fit(
-                    _long(seen, self)
+                    seen.to_frame(self.id_col, self.time_col, self.target_col)
                 )
-            forecast = model.predict(_long(seen, self))
+            forecast = model.predict(seen.to_frame(self.id_col, self.time_col, self.target_col))
             truth = np.concatenate(
                 [panel.series(k)[c : c + self.horizon] for k, c in enumerate(cutoffs)]
             )
@@ -612,17 +613,6 @@ class _WindowSampler(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.epoch += 1
         self._draw()
-
-
-def _long(panel: Panel, model: LSTMForecaster) -> pd.DataFrame:
-    """A panel as a long frame with the model's column names."""
-    return pd.DataFrame(
-        {
-            model.id_col: np.repeat(np.asarray(panel.ids, dtype=object), panel.lengths),
-            model.time_col: [d for k in range(len(panel)) for d in panel.dates(k)],
-            model.target_col: panel.values,
-        }
-    )
 
 
 def _json_id(value):

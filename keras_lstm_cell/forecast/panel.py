@@ -149,6 +149,18 @@ class Panel:
         step = frequency.to_frequency(self.freq) if isinstance(self.freq, str) else self.freq
         return [last - step * (count - 1 - row) for row in range(count)]
 
+    def to_frame(
+        self, id_col: str = ID_COL, time_col: str = TIME_COL, target_col: str = TARGET_COL
+    ) -> pd.DataFrame:
+        """The panel as a long frame, a row per series and date, in its order."""
+        return pd.DataFrame(
+            {
+                id_col: np.repeat(np.asarray(self.ids, dtype=object), self.lengths),
+                time_col: [d for k in range(len(self)) for d in self.dates(k)],
+                target_col: self.values,
+            }
+        )
+
     def head(self, rows: np.ndarray) -> Panel:
         """The panel cut to the first `rows[k]` values of each series (at least 1)."""
         rows = np.asarray(rows, dtype="int64")
